@@ -1,0 +1,75 @@
+"""pyexec_store: a pluggable, fast and safe home for what a Python executor leaves behind.
+
+Every attempt, run, approval and retry of generated code leaves artifacts:
+attempt notebooks, the final notebook, ``results.json``, figures,
+``context.json`` and metadata. pyexec_store writes them to an execution folder
+on local disk (next to a Jupyter server), in memory, or in S3/MinIO, and makes
+links people can open.
+
+>>> import pyexec_store as ps
+>>> store = ps.open_store("memory://demo")
+>>> ctx = store.create_execution("sensor_analysis")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .compat import FileManager, NotebookManager, load_context
+from .errors import (
+    ConfigError,
+    ConfigTypeError,
+    MissingDependencyError,
+    PathEscapeError,
+    PyExecStoreError,
+    ResultsWriteError,
+    StorageError,
+    StorageExistsError,
+    StorageNotFoundError,
+    StoragePermissionError,
+    UnknownProtocolError,
+)
+from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
+from .store import ArtifactStore, open_store
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArtifactStore",
+    "ConfigError",
+    "ConfigTypeError",
+    "ExecutionInfo",
+    "FileManager",
+    "MissingDependencyError",
+    "NotebookAttempt",
+    "NotebookManager",
+    "NotebookType",
+    "PathEscapeError",
+    "PyExecStoreError",
+    "PythonExecutionContext",
+    "ResultsWriteError",
+    "StorageError",
+    "StorageExistsError",
+    "StorageNotFoundError",
+    "StoragePermissionError",
+    "UnknownProtocolError",
+    "__version__",
+    "load_context",
+    "make_json_serializable",
+    "open_store",
+    "serialize_results_to_file",
+]
+
+
+def make_json_serializable(obj: Any) -> Any:
+    """Convert ``obj`` to plain JSON-ready Python values (see :mod:`pyexec_store.serialization`)."""
+    from .serialization import make_json_serializable as convert
+
+    return convert(obj)
+
+
+def serialize_results_to_file(results: Any, file_path: str) -> dict[str, Any]:
+    """Write ``results`` as JSON to ``file_path``; returns the seed's metadata dict."""
+    from .serialization import serialize_results_to_file as write
+
+    return write(results, file_path)

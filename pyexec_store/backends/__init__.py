@@ -1,0 +1,125 @@
+"""Backends, chosen by URL protocol.
+
+A table maps each known protocol to the module and class that serve it; the
+module is imported only when a store uses it, so ``import pyexec_store`` needs
+no optional dependency. Any other protocol that fsspec knows works through the
+generic :class:`~pyexec_store.backends.base.Backend`. More backends can be
+added with :func:`register_backend` or the ``pyexec_store.backends`` entry-point
+group.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from importlib.metadata import entry_points
+from typing import Any
+
+import fsspec
+
+from ..errors import ConfigTypeError, MissingDependencyError, UnknownProtocolError
+from .base import Backend, WriteItem
+
+__all__ = [
+    "Backend",
+    "WriteItem",
+    "get_backend",
+    "known_backends",
+    "register_backend",
+    "write_file_url",
+]
+
+#: protocol -> ("module:Class", extra that installs its dependencies)
+_KNOWN: dict[str, tuple[str, str | None]] = {
+    "file": ("pyexec_store.backends.local:LocalBackend", None),
+    "local": ("pyexec_store.backends.local:LocalBackend", None),
+    "memory": ("pyexec_store.backends.memory:MemoryBackend", None),
+    "s3": ("pyexec_store.backends.s3:S3Backend", "s3"),
+    "s3a": ("pyexec_store.backends.s3:S3Backend", "s3"),
+}
+_REGISTERED: dict[str, type[Backend]] = {}
+
+
+def register_backend(protocol: str, backend: type[Backend] | str) -> None:
+    """Serve ``protocol`` with ``backend`` (a class, or ``"module:Class"`` to import lazily)."""
+    if isinstance(backend, str):
+        _KNOWN[protocol] = (backend, None)
+        _REGISTERED.pop(protocol, None)
+    else:
+        _REGISTERED[protocol] = backend
+
+
+def known_backends() -> list[str]:
+    """Protocols with a dedicated backend (others fall back to the generic one)."""
+    plugins = {ep.name for ep in entry_points(group="pyexec_store.backends")}
+    return sorted(set(_KNOWN) | set(_REGISTERED) | plugins)
+
+
+def split_protocol(url: str) -> str:
+    """The protocol of ``url``; plain paths are ``file``."""
+    if "://" in url:
+        return url.split("://", 1)[0].lower()
+    return "file"
+
+
+def backend_class(protocol: str) -> type[Backend]:
+    """The backend class for ``protocol``, importing it on first use."""
+    if protocol in _REGISTERED:
+        return _REGISTERED[protocol]
+    for ep in entry_points(group="pyexec_store.backends"):
+        if ep.name == protocol:
+            cls: type[Backend] = ep.load()
+            _REGISTERED[protocol] = cls
+            return cls
+    if protocol in _KNOWN:
+        target, extra = _KNOWN[protocol]
+        module_name, class_name = target.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            hint = f": pip install 'pyexec-store[{extra}]'" if extra else ""
+            raise MissingDependencyError(
+                f"the {protocol} backend cannot be imported ({exc}){hint}"
+            ) from exc
+        cls = getattr(module, class_name)
+        _REGISTERED[protocol] = cls
+        return cls
+    if protocol in fsspec.available_protocols():
+        return Backend
+    raise UnknownProtocolError(
+        f"no backend for protocol {protocol!r}; known: {', '.join(known_backends())}, "
+        "or any protocol fsspec knows"
+    )
+
+
+def get_backend(url: str | os.PathLike[str], **options: Any) -> Backend:
+    """Open the backend serving ``url`` (a path or an fsspec URL)."""
+    if not isinstance(url, (str, os.PathLike)):
+        raise ConfigTypeError(f"a store URL must be a str or path, not {type(url).__name__}")
+    text = os.fspath(url)
+    if not text:
+        raise UnknownProtocolError("an empty store URL")
+    protocol = split_protocol(text)
+    cls = backend_class(protocol)
+    return cls(text, **options)
+
+
+def write_file_url(
+    path_or_url: str | os.PathLike[str],
+    data: bytes,
+    *,
+    content_type: str = "application/json",
+    **storage_options: Any,
+) -> None:
+    """Write ``data`` to one file, atomically, wherever ``path_or_url`` points.
+
+    A temporary file and a rename locally, a single PUT on S3.
+    """
+    text = os.fspath(path_or_url)
+    protocol = split_protocol(text)
+    parent, _, name = text.rstrip("/").rpartition("/")
+    if protocol == "file":
+        parent = os.path.dirname(os.path.abspath(text[7:] if text.startswith("file://") else text))
+        name = os.path.basename(text)
+    backend = backend_class(protocol)(parent or ".", **storage_options)
+    backend.write(name, data, content_type=content_type)

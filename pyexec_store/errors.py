@@ -1,0 +1,99 @@
+"""Exceptions raised by pyexec_store.
+
+Every error derives from :class:`PyExecStoreError`, so one ``except`` clause
+catches them all; each also derives from the built-in exception a caller would
+naturally expect::
+
+    PyExecStoreError
+    ├── StorageError (OSError)            the storage could not do what was asked
+    │   ├── StorageNotFoundError (FileNotFoundError)
+    │   ├── StorageExistsError (FileExistsError)
+    │   └── StoragePermissionError (PermissionError)
+    ├── ResultsWriteError (StorageError, RuntimeError)   seed-compatible FileManager.save_results
+    ├── ConfigError (ValueError)          a bad argument, raised before any I/O
+    │   ├── UnknownProtocolError
+    │   └── PathEscapeError               a path that would leave the store root
+    ├── ConfigTypeError (TypeError)       an argument of the wrong type
+    └── MissingDependencyError (ImportError)   names the extra to install
+
+Messages name the operation, the path and the endpoint, never a credential.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+
+class PyExecStoreError(Exception):
+    """Base class of every error pyexec_store raises."""
+
+
+class StorageError(PyExecStoreError, OSError):
+    """The storage failed: unreachable endpoint, missing bucket, permission, disk full.
+
+    Parameters
+    ----------
+    operation
+        What was being done, e.g. ``"write"``.
+    path
+        The path or URL it was done to.
+    endpoint
+        Where the storage lives (a folder, an S3 endpoint), if known.
+    reason
+        Why it failed, already free of credentials.
+    """
+
+    def __init__(
+        self,
+        operation: str,
+        path: str,
+        endpoint: str | None = None,
+        reason: str = "",
+        errno: int | None = None,
+    ) -> None:
+        where = f" at {endpoint}" if endpoint else ""
+        message = f"could not {operation} {path}{where}: {reason}".rstrip(": ")
+        super().__init__(errno if errno is not None else _errno.EIO, message)
+        self.operation = operation
+        self.path = path
+        self.endpoint = endpoint
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+class StorageNotFoundError(StorageError, FileNotFoundError):
+    """The object, folder or bucket does not exist."""
+
+
+class StorageExistsError(StorageError, FileExistsError):
+    """An exclusive create found the object already there."""
+
+
+class StoragePermissionError(StorageError, PermissionError):
+    """The storage refused access."""
+
+
+class ResultsWriteError(StorageError, RuntimeError):
+    """Results could not be saved (the seed's ``FileManager.save_results`` raised RuntimeError)."""
+
+
+class ConfigError(PyExecStoreError, ValueError):
+    """A bad argument or configuration value; raised before any I/O."""
+
+
+class UnknownProtocolError(ConfigError):
+    """No backend is known for a URL's protocol."""
+
+
+class PathEscapeError(ConfigError):
+    """A path that would leave the store root."""
+
+
+class ConfigTypeError(PyExecStoreError, TypeError):
+    """An argument or configuration value of the wrong type."""
+
+
+class MissingDependencyError(PyExecStoreError, ImportError):
+    """An optional dependency is missing; the message names the extra to install."""

@@ -1,0 +1,69 @@
+"""Shared fixtures: a real S3 server (moto, server mode) on 127.0.0.1, and store factories."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from s3server import RecordingMotoServer
+
+# Fake credentials for the local S3 server, and no lookups of real ones.
+S3_KEY = "pyexec-test-key"
+S3_SECRET = "pyexec-test-secret-do-not-log"
+os.environ.update(
+    AWS_ACCESS_KEY_ID=S3_KEY,
+    AWS_SECRET_ACCESS_KEY=S3_SECRET,
+    AWS_DEFAULT_REGION="us-east-1",
+    AWS_EC2_METADATA_DISABLED="true",
+    NO_PROXY="127.0.0.1,localhost",
+    MPLBACKEND="Agg",
+)
+os.environ.pop("PYEXEC_STORE_URL", None)
+BUCKET = "pyexec-test"
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[RecordingMotoServer]:
+    """One moto S3 server for the whole session."""
+    server = RecordingMotoServer("127.0.0.1", 0)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3(s3_server: RecordingMotoServer) -> Iterator[RecordingMotoServer]:
+    """A clean S3 server with an empty bucket ``pyexec-test``; the request log starts empty."""
+    import boto3
+    import s3fs
+
+    s3_server.reset()
+    s3fs.S3FileSystem.clear_instance_cache()
+    boto3.client("s3", endpoint_url=s3_server.endpoint_url).create_bucket(Bucket=BUCKET)
+    s3_server.take_requests()
+    yield s3_server
+    s3fs.S3FileSystem.clear_instance_cache()
+
+
+def s3_options(server: RecordingMotoServer) -> dict[str, str]:
+    return {"endpoint_url": server.endpoint_url, "key": S3_KEY, "secret": S3_SECRET}
+
+
+@pytest.fixture
+def memory_url() -> Iterator[str]:
+    """A fresh ``memory://`` root, removed afterwards."""
+    import fsspec
+
+    url = f"memory://test-{uuid.uuid4().hex[:8]}"
+    yield url
+    fs = fsspec.filesystem("memory")
+    if fs.exists(url):
+        fs.rm(url, recursive=True)
+
+
+@pytest.fixture
+def local_root(tmp_path: Path) -> Path:
+    return tmp_path / "agent_data"

@@ -1,0 +1,89 @@
+"""A real S3 HTTP server for tests and benchmarks: moto in server mode on 127.0.0.1.
+
+It also records every request it receives, so tests can count what the
+library sent over the wire (not what it meant to send).
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+
+    @property
+    def is_internal(self) -> bool:
+        return self.path.startswith("/moto-api")
+
+
+class RecordingMotoServer(ThreadedMotoServer):
+    """``ThreadedMotoServer`` that keeps a log of the requests it served."""
+
+    def __init__(self, ip_address: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(ip_address, port, verbose=False)
+        self.requests: list[Request] = []
+        self._log_lock = threading.Lock()
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def recording_app(environ: dict[str, Any], start_response: Any) -> Any:
+            headers = {
+                k[5:].replace("_", "-").lower(): str(v)
+                for k, v in environ.items()
+                if k.startswith("HTTP_")
+            }
+            for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                if environ.get(key):
+                    headers[key.replace("_", "-").lower()] = str(environ[key])
+            request = Request(
+                environ["REQUEST_METHOD"],
+                environ.get("PATH_INFO", ""),
+                environ.get("QUERY_STRING", ""),
+                headers,
+            )
+            if not request.is_internal:
+                with self._log_lock:
+                    self.requests.append(request)
+            return app(environ, start_response)
+
+        self._server = make_server(
+            self._ip_address, self._port, recording_app, True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    @property
+    def endpoint_url(self) -> str:
+        host, port = self.get_host_and_port()
+        return f"http://{host}:{port}"
+
+    def reset(self) -> None:
+        """Forget every bucket and object, and the request log."""
+        req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(req, timeout=10) as response:
+            response.read()
+        with self._log_lock:
+            self.requests.clear()
+
+    def take_requests(self) -> list[Request]:
+        """The requests received since the last call (or reset)."""
+        with self._log_lock:
+            taken, self.requests = self.requests, []
+        return taken

@@ -1,0 +1,81 @@
+"""Bad input: clear errors of the right type, raised before anything is written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import pyexec_store as ps
+
+
+def test_error_tree() -> None:
+    assert issubclass(ps.StorageError, ps.PyExecStoreError) and issubclass(ps.StorageError, OSError)
+    assert issubclass(ps.StorageNotFoundError, FileNotFoundError)
+    assert issubclass(ps.StorageExistsError, FileExistsError)
+    assert issubclass(ps.StoragePermissionError, PermissionError)
+    assert issubclass(ps.ConfigError, ValueError) and issubclass(ps.ConfigTypeError, TypeError)
+    assert issubclass(ps.MissingDependencyError, ImportError)
+    assert issubclass(ps.ResultsWriteError, RuntimeError)
+
+
+def test_unknown_protocol_lists_the_known_ones() -> None:
+    with pytest.raises(ps.UnknownProtocolError) as info:
+        ps.open_store("nosuchproto://x")
+    for known in ("file", "memory", "s3"):
+        assert known in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"url_expires": 0}, ValueError),
+        ({"url_expires": 7 * 24 * 3600 + 1}, ValueError),
+        ({"url_expires": "3600"}, TypeError),
+        ({"url_expires": True}, TypeError),
+        ({"url_strategy": "carrier-pigeon"}, ValueError),
+        ({"url_strategy": 3}, TypeError),
+        ({"url_strategy": "presigned"}, ValueError),  # a memory store has nothing to sign
+    ],
+)
+def test_bad_store_arguments(memory_url: str, kwargs: dict[str, object], error: type) -> None:
+    with pytest.raises(error) as info:
+        ps.open_store(memory_url, **kwargs)
+    assert isinstance(info.value, ps.PyExecStoreError)
+
+
+def test_bad_url_type() -> None:
+    with pytest.raises(ps.ConfigTypeError):
+        ps.open_store(42)  # type: ignore[arg-type]
+
+
+def test_default_store_is_local_agent_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = ps.open_store()
+    assert Path(store.backend.root) == tmp_path / "_agent_data"
+    monkeypatch.setenv("PYEXEC_STORE_URL", "memory://from-env")
+    assert ps.open_store().backend.describe() == "memory:///from-env"
+    assert not (tmp_path / "_agent_data").exists()  # opening writes nothing
+
+
+def test_bad_code_and_names(memory_url: str) -> None:
+    store = ps.open_store(memory_url)
+    with pytest.raises(ps.ConfigTypeError):
+        store.create_execution(123)  # type: ignore[arg-type]
+    ctx = store.create_execution("ok")
+    with pytest.raises(ps.ConfigTypeError):
+        store.create_attempt_notebook(ctx, None)  # type: ignore[arg-type]
+    with pytest.raises(ps.ConfigTypeError):
+        store.save_context(ctx, ["not", "a", "dict"])  # type: ignore[arg-type]
+    with pytest.raises(ps.ConfigError):
+        store.list_executions(since="yesterday")
+
+
+def test_open_execution_outside_the_root(memory_url: str, tmp_path: Path) -> None:
+    store = ps.open_store(memory_url)
+    with pytest.raises(ps.PathEscapeError):
+        store.open_execution(
+            "memory://elsewhere/executed_scripts/2026-01/execution_20260101_000000_x_0123abcd"
+        )
+    with pytest.raises(ps.PathEscapeError):
+        store.open_execution(tmp_path)
