@@ -39,6 +39,7 @@ class RecordingMotoServer(ThreadedMotoServer):
         super().__init__(ip_address, port, verbose=False)
         self.requests: list[Request] = []
         self._log_lock = threading.Lock()
+        self._faults: list[tuple[int, str]] = []
 
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
@@ -58,9 +59,17 @@ class RecordingMotoServer(ThreadedMotoServer):
                 environ.get("QUERY_STRING", ""),
                 headers,
             )
+            fault = None
             if not request.is_internal:
                 with self._log_lock:
                     self.requests.append(request)
+                    if self._faults:
+                        fault = self._faults.pop(0)
+            if fault is not None:
+                status, code = fault
+                body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+                start_response(f"{status} {code}", [("Content-Type", "application/xml")])
+                return [body]
             return app(environ, start_response)
 
         self._server = make_server(
@@ -81,6 +90,12 @@ class RecordingMotoServer(ThreadedMotoServer):
             response.read()
         with self._log_lock:
             self.requests.clear()
+            self._faults.clear()
+
+    def inject_faults(self, count: int, status: int = 503, code: str = "SlowDown") -> None:
+        """Answer the next ``count`` S3 requests with an error instead of serving them."""
+        with self._log_lock:
+            self._faults = [(status, code)] * count
 
     def take_requests(self) -> list[Request]:
         """The requests received since the last call (or reset)."""

@@ -149,3 +149,24 @@ def test_missing_s3fs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_request_while_opening(s3: Any) -> None:
     ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3)).url("executed_scripts/a.png")
     assert s3.take_requests() == []
+
+
+@pytest.mark.parametrize(("status", "code"), [(503, "SlowDown"), (500, "InternalError")])
+def test_transient_faults_are_retried(s3: Any, status: int, code: str) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    s3.inject_faults(2, status, code)
+    ctx = store.create_execution("retry")
+    requests = s3.take_requests()
+    assert [r.method for r in requests] == ["PUT"] * 3
+    assert len({r.path for r in requests}) == 1  # the same claim, sent again
+    assert store.list_executions()[0].path == ctx.folder_path
+
+
+def test_persistent_faults_give_up_in_bounded_time(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    s3.inject_faults(1000, 500, "InternalError")
+    started = time.monotonic()
+    with pytest.raises(ps.StorageError, match="injected"):
+        store.create_execution("down")
+    assert time.monotonic() - started < 15
+    assert 2 <= len(s3.take_requests()) <= 5
