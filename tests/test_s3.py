@@ -170,3 +170,15 @@ def test_persistent_faults_give_up_in_bounded_time(s3: Any) -> None:
         store.create_execution("down")
     assert time.monotonic() - started < 15
     assert 2 <= len(s3.take_requests()) <= 5
+
+
+def test_server_without_conditional_writes_falls_back_to_a_plain_put(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    s3.inject_faults(1, 501, "NotImplemented")
+    ctx = store.create_execution("old-minio")
+    first, second = s3.take_requests()
+    assert first.path == second.path and first.headers.get("if-none-match") == "*"
+    assert "if-none-match" not in second.headers
+    store.create_attempt_notebook(ctx, "x")  # later claims go straight to plain PUTs
+    (attempt,) = s3.take_requests()
+    assert "if-none-match" not in attempt.headers
