@@ -6,6 +6,7 @@ kernel, with or without pyexec_store installed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import PurePath, PurePosixPath
@@ -24,16 +25,32 @@ with open('results.json', 'r') as f:
 print(results)"""
 
 
-def _notebook(cells: list[NotebookNode]) -> NotebookNode:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = cells
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
+def _cell(cell_type: str, source: str) -> NotebookNode:
+    # Built as data, not with nbformat.v4.new_*_cell: those validate each cell on
+    # its own, and the whole notebook is validated once when it is written.
+    cell: dict[str, object] = {
+        "cell_type": cell_type,
+        "id": uuid.uuid4().hex[:8],
+        "metadata": {},
+        "source": source,
     }
-    notebook.metadata["language_info"] = {"name": "python"}
-    return notebook
+    if cell_type == "code":
+        cell.update(execution_count=None, outputs=[])
+    return nbformat.from_dict(cell)
+
+
+def _notebook(cells: list[NotebookNode]) -> NotebookNode:
+    return nbformat.from_dict(
+        {
+            "nbformat": nbformat.v4.nbformat,
+            "nbformat_minor": nbformat.v4.nbformat_minor,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                "language_info": {"name": "python"},
+            },
+            "cells": cells,
+        }
+    )
 
 
 def attempt_notebook(
@@ -55,10 +72,10 @@ def attempt_notebook(
         header += f"{approval_context}\n\n"
     if error_context:
         header += f"## Error Context\n{error_context}\n\n"
-    cells = [nbformat.v4.new_markdown_cell(header)]
+    cells = [_cell("markdown", header)]
     if with_context:
-        cells.append(nbformat.v4.new_code_cell(_CONTEXT_CELL.format(path="../context.json")))
-    cells.append(nbformat.v4.new_code_cell(code))
+        cells.append(_cell("code", _CONTEXT_CELL.format(path="../context.json")))
+    cells.append(_cell("code", code))
     return _notebook(cells)
 
 
@@ -91,23 +108,24 @@ def final_notebook(
         header = f"# Python Executor - Failed Execution\n\n## Error Context\n{error_context}\n\n"
     else:
         header = "# Python Executor - Successful Execution\n\nExecution completed successfully.\n\n"
-    cells = [nbformat.v4.new_markdown_cell(header)]
+    cells = [_cell("markdown", header)]
     if with_context:
-        cells.append(nbformat.v4.new_code_cell(_CONTEXT_CELL.format(path="context.json")))
-    cells.append(nbformat.v4.new_code_cell(code))
+        cells.append(_cell("code", _CONTEXT_CELL.format(path="context.json")))
+    cells.append(_cell("code", code))
     if results:
-        cells.append(
-            nbformat.v4.new_markdown_cell("## Execution Results\n\nResults saved to `results.json`")
-        )
-        cells.append(nbformat.v4.new_code_cell(_RESULTS_CELL))
+        cells.append(_cell("markdown", "## Execution Results\n\nResults saved to `results.json`"))
+        cells.append(_cell("code", _RESULTS_CELL))
     figures = list(figure_paths)
     if figures and execution_folder is not None:
-        cells.append(nbformat.v4.new_markdown_cell(figure_markdown(figures, execution_folder)))
+        cells.append(_cell("markdown", figure_markdown(figures, execution_folder)))
     return _notebook(cells)
 
 
 def to_bytes(notebook: NotebookNode) -> bytes:
     """Validate and serialise a notebook (nbformat v4 JSON, UTF-8)."""
-    nbformat.validate(notebook)
-    text: str = nbformat.writes(notebook)
+    problems: dict[str, Exception] = {}
+    # nbformat.writes validates anyway; capture its verdict instead of validating twice.
+    text: str = nbformat.writes(notebook, capture_validation_error=problems)
+    if problems:
+        raise problems["ValidationError"]
     return text.encode("utf-8")

@@ -111,9 +111,9 @@ class LocalBackend(Backend):
         with self.errors("write", rel):
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
             try:
+                os.fchmod(fd, self.file_mode)
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
-                os.chmod(tmp, self.file_mode)
                 if exclusive:
                     _link_exclusive(tmp, target, data, self.file_mode)
                     os.unlink(tmp)
