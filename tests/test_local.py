@@ -89,13 +89,21 @@ def test_a_failed_write_leaves_nothing(local_root: Path, monkeypatch: pytest.Mon
     ]
 
 
-def test_unwritable_root_is_a_permission_error(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root can write anywhere")
-    root = tmp_path / "ro"
-    root.mkdir(mode=0o500)
-    with pytest.raises(ps.StoragePermissionError):
-        ps.open_store(root).create_execution("x")
+def test_permission_denied_is_a_permission_error(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    store = ps.open_store(local_root)
+    ctx = store.create_execution("ro")
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    with pytest.raises(ps.StoragePermissionError) as info:
+        store.save_context(ctx, {"a": 1})
+    assert "context.json" in str(info.value) and "Permission denied" in str(info.value)
 
 
 def test_file_urls(local_root: Path) -> None:
