@@ -320,9 +320,8 @@ class _Encoder:
                 odd[name] = odd.get(name, 0) + 1
             out[text] = value
         for name, n in odd.items():
-            self.warn(
-                f"{n} key{'s' if n > 1 else ''} of type {name} written as string{'s' if n > 1 else ''}"
-            )
+            plural = "s" if n > 1 else ""
+            self.warn(f"{n} key{plural} of type {name} written as string{plural}")
         return out
 
     # ---- single conversion steps (shared by both paths) ---------------------
@@ -542,6 +541,12 @@ class _Encoder:
     def _fast_dict(self, d: dict[Any, Any], depth: int) -> dict[Any, Any]:
         if depth >= _FAST_DEPTH:
             raise _TooDeep
+        if len(d) >= _BULK_MIN:
+            key_types = set(map(type, d))
+            str_keys = key_types == _STR_ONLY
+            int_keys = key_types == _INT_ONLY and min(d) >= _INT_MIN and max(d) <= _INT_MAX
+            if (str_keys or int_keys) and _needs_nothing(d.values(), d if str_keys else None):
+                return d
         out: dict[Any, Any] | None = None
         odd_keys = False
         nonfinite: list[tuple[Any, float]] | None = None
@@ -580,6 +585,8 @@ class _Encoder:
     def _fast_list(self, seq: list[Any] | tuple[Any, ...], depth: int) -> Any:
         if depth >= _FAST_DEPTH:
             raise _TooDeep
+        if len(seq) >= _BULK_MIN and _needs_nothing(seq, seq):
+            return seq
         out: list[Any] | None = None
         nonfinite: list[tuple[Any, float]] | None = None
         path = self._path
@@ -608,6 +615,12 @@ class _Encoder:
         return seq if out is None else out
 
     def _fast_other(self, obj: Any, depth: int) -> Any:
+        if type(obj) is orjson.Fragment:
+            try:  # already JSON: written verbatim, as orjson does, once it parses
+                orjson.loads(orjson.dumps(obj))
+                return obj
+            except orjson.JSONDecodeError:
+                return self._string_record(obj, " (invalid orjson.Fragment)")
         # subclasses of JSON types: the stdlib writes their base value without default
         if isinstance(obj, str):
             return obj  # orjson writes str subclasses by value too
@@ -661,8 +674,14 @@ class _Encoder:
                 return _LEAF, value, chain
             if t is float:
                 return (_LEAF if value - value == 0 else _NONFINITE), value, chain
-            if id(value) in active or any(c is value for c in chain):
+            if id(value) in active or (chain and any(c is value for c in chain)):
                 raise _Circular
+            if t is orjson.Fragment:
+                try:
+                    value = orjson.loads(orjson.dumps(value))
+                except orjson.JSONDecodeError:
+                    return _LEAF, self._string_record(value, " (invalid orjson.Fragment)"), chain
+                return _LEAF, value, chain  # parsed JSON is plain already
             if isinstance(value, str):
                 return _LEAF, str.__str__(value), chain
             if isinstance(value, int):
@@ -743,6 +762,47 @@ class _Encoder:
 
 
 _LEAF, _NONFINITE, _DICT, _LIST = range(4)
+
+
+_STR_ONLY = {str}
+_INT_ONLY = {int}
+_FLAT_SCALARS = frozenset({str, bool, type(None), int, float})
+_CONTAINERS = frozenset({dict, list, tuple})
+#: Containers this large are first checked in bulk, at C speed.
+_BULK_MIN = 64
+#: orjson refusing everything that is not plain JSON (so that it raises instead).
+_STRICT = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _needs_nothing(values: Any, container: Any) -> bool:
+    """True when a large container's ``values`` hold plain JSON only, no NaN, no big int.
+
+    ``container`` is the container itself if orjson may check it as a whole
+    (a list, or a dict with str keys only), else None.
+
+    Type sets, ``min``/``max`` and ``sum`` run in C, far faster than visiting
+    each value in Python; a container that fails these checks is visited.
+    """
+    types = set(map(type, values))
+    if types <= _FLAT_SCALARS:
+        if float in types:
+            # NaN and Infinity make the sum non-finite (so may a finite overflow: then visit)
+            return types == {float} and math.isfinite(sum(values))
+        if int in types:
+            return types == _INT_ONLY and min(values) >= _INT_MIN and max(values) <= _INT_MAX
+        return True
+    if container is not None and types & _CONTAINERS and types <= _FLAT_SCALARS | _CONTAINERS:
+        # nested plain JSON (a list of records, say): let orjson check it in strict mode,
+        # where it raises on anything else; "null" in its output may be a NaN: visit then
+        try:
+            return b"null" not in orjson.dumps(container, option=_STRICT)
+        except Exception:
+            return False
+    return False
 
 
 class _Never:

@@ -79,3 +79,16 @@ def test_open_execution_outside_the_root(memory_url: str, tmp_path: Path) -> Non
         )
     with pytest.raises(ps.PathEscapeError):
         store.open_execution(tmp_path)
+
+
+def test_generic_backend_with_missing_package_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gcsfs", None)
+    with pytest.raises(ps.MissingDependencyError, match="gcsfs"):
+        ps.open_store("gcs://bucket/prefix")
+
+
+def test_local_scheme_is_a_local_store(tmp_path: Path) -> None:
+    store = ps.open_store(f"local://{tmp_path}/s")
+    assert store.backend.root == str(tmp_path / "s")

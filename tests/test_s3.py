@@ -182,3 +182,11 @@ def test_server_without_conditional_writes_falls_back_to_a_plain_put(s3: Any) ->
     store.create_attempt_notebook(ctx, "x")  # later claims go straight to plain PUTs
     (attempt,) = s3.take_requests()
     assert "if-none-match" not in attempt.headers
+
+
+def test_presigned_region_follows_the_environment(s3: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    url = store.url("executed_scripts/x.json")
+    assert "%2Feu-west-3%2Fs3%2Faws4_request" in url
+    assert verify_presigned_get(url, S3_SECRET)

@@ -101,7 +101,13 @@ def get_backend(url: str | os.PathLike[str], **options: Any) -> Backend:
         raise UnknownProtocolError("an empty store URL")
     protocol = split_protocol(text)
     cls = backend_class(protocol)
-    return cls(text, **options)
+    try:
+        return cls(text, **options)
+    except ImportError as exc:
+        if isinstance(exc, MissingDependencyError):
+            raise
+        # fsspec names the package its implementation needs, e.g. "Install gcsfs ...".
+        raise MissingDependencyError(f"the {protocol} storage needs a package: {exc}") from exc
 
 
 def write_file_url(

@@ -68,7 +68,10 @@ class LocalBackend(Backend):
         super().__init__(url, **storage_options)
 
     def _open_fs(self, url: str) -> tuple[LocalFileSystem, str]:
-        path = url[len("file://") :] if url.startswith("file://") else url
+        for scheme in ("file://", "local://"):
+            if url.startswith(scheme):
+                url = url[len(scheme) :]
+        path = url
         return LocalFileSystem(), str(Path(path).expanduser().resolve())
 
     def upath(self, rel: str) -> Any:

@@ -45,7 +45,9 @@ class PresignedUrls(UrlStrategy):
         return session.create_client(
             "s3",
             endpoint_url=endpoint,
-            region_name=client_kwargs.get("region_name") or "us-east-1",
+            region_name=client_kwargs.get("region_name")
+            or session.get_config_variable("region")  # AWS_DEFAULT_REGION, ~/.aws/config
+            or "us-east-1",
             aws_access_key_id=getattr(fs, "key", None) or client_kwargs.get("aws_access_key_id"),
             aws_secret_access_key=getattr(fs, "secret", None)
             or client_kwargs.get("aws_secret_access_key"),
