@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
+import fsspec
 from upath import UPath
 
 from .errors import ConfigError, ConfigTypeError, ResultsWriteError, StorageError
@@ -174,10 +175,15 @@ class NotebookManager:
         return path
 
 
-def load_context(path: str | os.PathLike[str] = "context.json") -> dict[str, Any] | None:
-    """Read a ``context.json``: the dict, or ``None`` when it is missing or invalid."""
+def load_context(
+    path: str | os.PathLike[str] = "context.json", **storage_options: Any
+) -> dict[str, Any] | None:
+    """Read a ``context.json``: the dict, or ``None`` when it is missing or invalid.
+
+    ``path`` is a local path or any fsspec URL (``s3://…`` with ``storage_options``).
+    """
     try:
-        with open(path, encoding="utf-8") as f:
+        with fsspec.open(os.fspath(path), "rb", **storage_options) as f:
             data = json.load(f)
     except (OSError, ValueError):
         return None

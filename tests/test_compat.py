@@ -159,3 +159,11 @@ def test_load_context(tmp_path: Path) -> None:
     assert ps.load_context(path) == {"a": [1, 2]}
     path.write_text("[1]")
     assert ps.load_context(path) is None
+
+
+def test_load_context_from_any_storage(memory_url: str) -> None:
+    store = ps.open_store(memory_url)
+    ctx = store.create_execution("ctx")
+    path = store.save_context(ctx, {"from": "memory"})
+    assert ps.load_context(str(path)) == {"from": "memory"}
+    assert ps.load_context(memory_url + "/missing.json") is None
