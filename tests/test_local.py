@@ -112,3 +112,18 @@ def test_file_urls(local_root: Path) -> None:
     results = store.save_results(ctx, [1])
     assert store.url(results) == results.as_uri()
     assert store.url(results).startswith("file:///")
+
+
+def test_paths_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    store = ps.open_store("_agent_data")
+    ctx = store.create_execution("cwd")
+    relative_folder = ctx.folder_path.relative_to(tmp_path)  # _agent_data/executed_scripts/...
+    fm = ps.FileManager({"agent_data_dir": "_agent_data"})
+    written = fm.save_results({"a": 1}, relative_folder)
+    assert written == ctx.folder_path / "results.json"
+    # A path relative to the store root works too.
+    inside = ctx.folder_path.relative_to(tmp_path / "_agent_data")
+    assert store.url(inside / "results.json") == written.as_uri()

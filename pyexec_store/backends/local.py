@@ -74,6 +74,13 @@ class LocalBackend(Backend):
         path = url
         return LocalFileSystem(), str(Path(path).expanduser().resolve())
 
+    def relative(self, path: str | Any) -> str:
+        text = str(path)
+        if text.startswith("file://"):
+            text = text[len("file://") :]
+        # A relative local path means relative to the working directory, as everywhere.
+        return super().relative(os.path.abspath(text))
+
     def upath(self, rel: str) -> Any:
         from upath import UPath
 
