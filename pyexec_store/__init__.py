@@ -13,8 +13,6 @@ links people can open.
 
 from __future__ import annotations
 
-from typing import Any
-
 from .compat import FileManager, NotebookManager, load_context
 from .errors import (
     ConfigError,
@@ -30,6 +28,7 @@ from .errors import (
     UnknownProtocolError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
+from .serialization import make_json_serializable, serialize_results_to_file
 from .store import ArtifactStore, open_store
 
 __version__ = "0.1.0"
@@ -59,17 +58,3 @@ __all__ = [
     "open_store",
     "serialize_results_to_file",
 ]
-
-
-def make_json_serializable(obj: Any) -> Any:
-    """Convert ``obj`` to plain JSON-ready Python values (see :mod:`pyexec_store.serialization`)."""
-    from .serialization import make_json_serializable as convert
-
-    return convert(obj)
-
-
-def serialize_results_to_file(results: Any, file_path: str) -> dict[str, Any]:
-    """Write ``results`` as JSON to ``file_path``; returns the seed's metadata dict."""
-    from .serialization import serialize_results_to_file as write
-
-    return write(results, file_path)

@@ -254,8 +254,16 @@ class ArtifactStore:
         return self.backend.upath(rel)
 
     def load_results(self, ctx: PythonExecutionContext) -> Any:
-        """The parsed ``results.json``."""
-        return self._read_json(f"{self._folder(ctx)}/{layout.RESULTS_FILE}")
+        """The parsed ``results.json`` (integers beyond 64 bits exact)."""
+        from .serialization import decode_results
+
+        rel = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
+        try:
+            return decode_results(self.backend.read(rel))
+        except ValueError as exc:
+            raise StorageError(
+                "parse", self.backend.uri(rel), None, f"not valid JSON: {exc}"
+            ) from None
 
     def save_figure(self, ctx: PythonExecutionContext, figure: Any) -> UPath:
         """Write the next ``figures/figure_NN.png``.

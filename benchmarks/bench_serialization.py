@@ -1,0 +1,326 @@
+"""Benchmark: pyexec_store's results writer against the original approach.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/bench_serialization.py [--rounds 5] [--small-ops 300]
+
+Cases
+-----
+large
+    A ~30 MB numpy-heavy result (1M-float vector, 500x200 matrix, 20k x 5
+    DataFrame, 10k nested records) written to a local file with indent=2:
+    ``serialize_results_to_file`` against the baseline in ``seed_baseline.py``
+    (a stdlib round trip, then ``json.dump(indent=2)``).
+small
+    A typical ~10-key result: ``serialize_results_to_file`` against writing the
+    very same bytes with a bare ``open``/``write``/``close``, both to an
+    existing file (a re-save) and to a new file (a new execution).
+
+Timings alternate between the contenders in one run and report the median.
+Peak memory is measured in a fresh subprocess per measurement: the child
+builds the data, resets the kernel's peak-RSS mark (``/proc/self/clear_refs``),
+runs the operation once, and reports ``VmHWM`` minus the RSS before it, i.e.
+the extra resident memory the operation needed at its peak.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+
+import seed_baseline  # noqa: E402
+
+from pyexec_store.serialization import encode_results, serialize_results_to_file  # noqa: E402
+
+
+def make_large() -> dict[str, Any]:
+    """The ~30 MB numpy-heavy result."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(42)
+    return {
+        "vector": rng.standard_normal(1_000_000),
+        "matrix": rng.standard_normal((500, 200)),
+        "frame": pd.DataFrame(rng.standard_normal((20_000, 5)), columns=list("abcde")),
+        "records": [
+            {
+                "id": i,
+                "name": f"sample-{i}",
+                "score": i * 0.25,
+                "ok": i % 3 != 0,
+                "tags": ["raw", "calibrated"],
+                "stats": {"min": -float(i), "max": float(i), "n": i % 17},
+            }
+            for i in range(10_000)
+        ],
+        "summary": {"rows": 20_000, "created": dt.datetime(2024, 5, 1, 12, 30)},
+    }
+
+
+def make_small() -> dict[str, Any]:
+    """A typical small result of about ten keys."""
+    return {
+        "status": "ok",
+        "n_points": 1440,
+        "mean": 21.37,
+        "std": 0.82,
+        "min": 19.5,
+        "max": 23.25,
+        "values": [20.5, 21.0, 21.25, 22.0, 21.75],
+        "units": "degC",
+        "created": dt.datetime(2024, 5, 1, 12, 30),
+        "config": {"window": 15, "method": "rolling_mean", "outliers_removed": 3},
+    }
+
+
+# ---------------------------------------------------------------------------
+# memory: one subprocess per measurement
+# ---------------------------------------------------------------------------
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def _child(case: str, method: str, path: str) -> None:
+    data = make_large() if case == "large" else make_small()
+    fn = _operations(data, path)[method]
+    fn()  # warm imports and caches, as in the timed runs
+    import gc
+
+    gc.collect()
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # reset VmHWM to the current RSS
+        how = "VmHWM after clear_refs"
+    except OSError:
+        how = "ru_maxrss delta"
+    before = _status_kb("VmRSS")
+    fn()
+    peak = _status_kb("VmHWM")
+    print(json.dumps({"peak_kb": max(peak - before, 0), "how": how}))
+
+
+def measure_peak(case: str, method: str, path: str) -> tuple[float, str]:
+    """Extra peak RSS (MB) of one run of ``method``, in a fresh interpreter."""
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", case, method, path],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    info = json.loads(out.strip().splitlines()[-1])
+    return info["peak_kb"] / 1024, info["how"]
+
+
+# ---------------------------------------------------------------------------
+# timing
+# ---------------------------------------------------------------------------
+
+
+def _operations(data: Any, path: str) -> dict[str, Callable[[], None]]:
+    encoded = encode_results(data).data
+    counter = [0]
+
+    def fresh() -> str:
+        counter[0] += 1
+        return f"{path}.{counter[0]}"
+
+    def ours() -> None:
+        meta = serialize_results_to_file(data, path)
+        assert meta["success"], meta
+
+    def ours_new() -> None:
+        meta = serialize_results_to_file(data, fresh())
+        assert meta["success"], meta
+
+    def baseline() -> None:
+        meta = seed_baseline.serialize_results_to_file(data, path)
+        assert meta["success"], meta
+
+    def encode() -> None:
+        encode_results(data)
+
+    def bare() -> None:
+        with open(path, "wb") as f:
+            f.write(encoded)
+
+    def bare_new() -> None:
+        with open(fresh(), "wb") as f:
+            f.write(encoded)
+
+    return {
+        "ours": ours,
+        "ours_new": ours_new,
+        "seed": baseline,
+        "encode": encode,
+        "bare": bare,
+        "bare_new": bare_new,
+    }
+
+
+def interleaved(fns: dict[str, Callable[[], None]], rounds: int, repeat: int) -> dict[str, float]:
+    """Median seconds per call of each function, alternating between them."""
+    samples: dict[str, list[float]] = {name: [] for name in fns}
+    for name in fns:
+        fns[name]()  # warm up
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def _fmt_time(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--small-ops", type=int, default=300, help="small writes per round")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(*args.child)
+        return
+
+    with tempfile.TemporaryDirectory(prefix="pyexec-bench-") as tmp:
+        rows: list[tuple[str, ...]] = []
+
+        # large, indent=2
+        large = make_large()
+        path = os.path.join(tmp, "large", "results.json")
+        os.makedirs(os.path.dirname(path))
+        ops = _operations(large, path)
+        size = len(encode_results(large).data)
+        t = interleaved(
+            {"ours": ops["ours"], "seed": ops["seed"], "encode": ops["encode"]}, args.rounds, 1
+        )
+        del large, ops
+        mem = {m: measure_peak("large", m, path) for m in ("ours", "seed", "encode")}
+        how = mem["ours"][1]
+        mb = size / 1e6
+        rows.append(
+            (
+                "large (indent=2)",
+                "seed baseline: convert + json.dump",
+                _fmt_time(t["seed"]),
+                f"{mb / t['seed']:.0f}",
+                f"{mem['seed'][0]:.0f} MB",
+                "1.00x",
+            )
+        )
+        rows.append(
+            (
+                "large (indent=2)",
+                "serialize_results_to_file",
+                _fmt_time(t["ours"]),
+                f"{mb / t['ours']:.0f}",
+                f"{mem['ours'][0]:.0f} MB",
+                f"{t['seed'] / t['ours']:.1f}x faster",
+            )
+        )
+        rows.append(
+            (
+                "large (indent=2)",
+                "encode_results only (no I/O)",
+                _fmt_time(t["encode"]),
+                f"{mb / t['encode']:.0f}",
+                f"{mem['encode'][0]:.0f} MB",
+                f"{t['seed'] / t['encode']:.1f}x faster",
+            )
+        )
+
+        # small
+        small = make_small()
+        spath = os.path.join(tmp, "small", "results.json")
+        os.makedirs(os.path.dirname(spath))
+        sops = _operations(small, spath)
+        ssize = len(encode_results(small).data)
+        st = interleaved(
+            {k: sops[k] for k in ("bare", "ours", "bare_new", "ours_new", "seed", "encode")},
+            args.rounds,
+            args.small_ops,
+        )
+        smb = ssize / 1e6
+        for label, b, o in (
+            ("small, re-save", "bare", "ours"),
+            ("small, new file", "bare_new", "ours_new"),
+        ):
+            rows.append(
+                (
+                    label,
+                    "bare open/write/close",
+                    _fmt_time(st[b]),
+                    f"{smb / st[b]:.1f}",
+                    "-",
+                    "1.00x",
+                )
+            )
+            rows.append(
+                (
+                    label,
+                    "serialize_results_to_file",
+                    _fmt_time(st[o]),
+                    f"{smb / st[o]:.1f}",
+                    "-",
+                    f"{st[o] / st[b]:.2f}x the bare write",
+                )
+            )
+        rows.append(
+            (
+                "small, re-save",
+                "seed baseline",
+                _fmt_time(st["seed"]),
+                f"{smb / st['seed']:.1f}",
+                "-",
+                f"{st['seed'] / st['bare']:.2f}x the bare write",
+            )
+        )
+        rows.append(
+            (
+                "small",
+                "encode_results only (no I/O)",
+                _fmt_time(st["encode"]),
+                f"{smb / st['encode']:.1f}",
+                "-",
+                "-",
+            )
+        )
+
+    print(f"large document: {size / 1e6:.1f} MB; small document: {ssize} bytes")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, rounds={args.rounds}, "
+        f"peak memory = extra RSS at peak, one subprocess per measurement ({how})"
+    )
+    print()
+    header = ("case", "method", "time (median)", "MB/s", "peak memory", "ratio")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
