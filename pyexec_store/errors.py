@@ -97,3 +97,24 @@ class ConfigTypeError(PyExecStoreError, TypeError):
 
 class MissingDependencyError(PyExecStoreError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
+
+
+def storage_error(
+    exc: BaseException,
+    operation: str,
+    path: str,
+    endpoint: str | None = None,
+    reason: str | None = None,
+) -> StorageError:
+    """The :class:`StorageError` subclass that fits ``exc`` (by type, then errno)."""
+    code = getattr(exc, "errno", None)
+    kind: type[StorageError] = StorageError
+    if isinstance(exc, FileExistsError) or code == _errno.EEXIST:
+        kind = StorageExistsError
+    elif isinstance(exc, FileNotFoundError) or code == _errno.ENOENT:
+        kind = StorageNotFoundError
+    elif isinstance(exc, PermissionError) or code in (_errno.EACCES, _errno.EPERM):
+        kind = StoragePermissionError
+    if reason is None:
+        reason = f"{type(exc).__name__}: {exc}"
+    return kind(operation, path, endpoint, reason, errno=code)

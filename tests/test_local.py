@@ -92,7 +92,7 @@ def test_a_failed_write_leaves_nothing(local_root: Path, monkeypatch: pytest.Mon
 def test_permission_denied_is_a_permission_error(
     local_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import tempfile
+    from pyexec_store.backends import local
 
     store = ps.open_store(local_root)
     ctx = store.create_execution("ro")
@@ -100,7 +100,7 @@ def test_permission_denied_is_a_permission_error(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", denied)
+    monkeypatch.setattr(local, "_create_temp", denied)
     with pytest.raises(ps.StoragePermissionError) as info:
         store.save_context(ctx, {"a": 1})
     assert "context.json" in str(info.value) and "Permission denied" in str(info.value)

@@ -17,7 +17,12 @@ from typing import Any
 
 import fsspec
 
-from ..errors import ConfigTypeError, MissingDependencyError, UnknownProtocolError
+from ..errors import (
+    ConfigTypeError,
+    MissingDependencyError,
+    UnknownProtocolError,
+    storage_error,
+)
 from .base import Backend, WriteItem
 
 __all__ = [
@@ -123,9 +128,15 @@ def write_file_url(
     """
     text = os.fspath(path_or_url)
     protocol = split_protocol(text)
+    if protocol in ("file", "local"):
+        from .local import atomic_write
+
+        path = text.split("://", 1)[1] if "://" in text else text
+        try:
+            atomic_write(os.path.abspath(path), data)
+        except OSError as exc:
+            raise storage_error(exc, "write", path) from None
+        return
     parent, _, name = text.rstrip("/").rpartition("/")
-    if protocol == "file":
-        parent = os.path.dirname(os.path.abspath(text[7:] if text.startswith("file://") else text))
-        name = os.path.basename(text)
-    backend = backend_class(protocol)(parent or ".", **storage_options)
+    backend = backend_class(protocol)(parent, **storage_options)
     backend.write(name, data, content_type=content_type)

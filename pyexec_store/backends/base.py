@@ -8,7 +8,6 @@ relative path is joined to the root, and it refuses anything that could escape.
 from __future__ import annotations
 
 import contextlib
-import errno
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,12 +17,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 from upath import UPath
 
-from ..errors import (
-    StorageError,
-    StorageExistsError,
-    StorageNotFoundError,
-    StoragePermissionError,
-)
+from ..errors import StorageError, storage_error
 from ..layout import check_relative
 
 #: Credential-bearing storage options: their values never reach a message.
@@ -150,18 +144,10 @@ class Backend:
             raise self.translate(exc, operation, rel) from None
 
     def translate(self, exc: BaseException, operation: str, rel: str) -> StorageError:
-        """The :class:`StorageError` subclass for ``exc``."""
-        kind: type[StorageError] = StorageError
-        code = getattr(exc, "errno", None)
-        if isinstance(exc, FileExistsError) or code == errno.EEXIST:
-            kind = StorageExistsError
-        elif isinstance(exc, FileNotFoundError) or code == errno.ENOENT:
-            kind = StorageNotFoundError
-        elif isinstance(exc, PermissionError) or code in (errno.EACCES, errno.EPERM):
-            kind = StoragePermissionError
+        """The :class:`StorageError` subclass for ``exc``, free of credentials."""
         reason = self._redact(f"{type(exc).__name__}: {exc}")
         where = self.uri(rel) if rel else self.describe()
-        return kind(operation, where, self.endpoint(), reason, errno=code)
+        return storage_error(exc, operation, where, self.endpoint(), reason)
 
     # -- writing ------------------------------------------------------------
     def makedirs(self, rel: str) -> None:

@@ -9,8 +9,8 @@ here, by policy.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -113,26 +113,59 @@ class LocalBackend(Backend):
     def write(
         self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
     ) -> None:
-        target = self.full_path(rel)
-        folder, name = os.path.split(target)
         parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
         if parent_rel:
             self.makedirs(parent_rel)
         with self.errors("write", rel):
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-            try:
-                os.fchmod(fd, self.file_mode)
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                if exclusive:
-                    _link_exclusive(tmp, target, data, self.file_mode)
-                    os.unlink(tmp)
-                else:
-                    os.replace(tmp, target)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            atomic_write(self.full_path(rel), data, mode=self.file_mode, exclusive=exclusive)
+
+
+_counter = itertools.count()
+
+
+def _create_temp(target: str) -> tuple[int, str]:
+    """Open a new hidden temporary file next to ``target`` (never an existing one)."""
+    folder, name = os.path.split(target)
+    while True:
+        # pid + counter: unique without the random names (and their cost) of mkstemp;
+        # O_EXCL still guards against a leftover from a crashed process.
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_counter)}.tmp")
+        try:
+            # 0o664 before the umask: a temporary file is never world-writable.
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o664), tmp
+        except FileExistsError:
+            continue
+
+
+def atomic_write(
+    target: str, data: bytes, *, mode: int | None = None, exclusive: bool = False
+) -> None:
+    """Write ``data`` to ``target`` so that readers see all of it or nothing.
+
+    The bytes go to a temporary file in the same folder, which is then renamed
+    over ``target`` (or, with ``exclusive``, hard-linked to it, which fails if
+    ``target`` exists). ``mode`` sets the file's permissions exactly; without
+    it they follow the umask, as for a plain ``open``, minus world write.
+    """
+    fd, tmp = _create_temp(target)
+    try:
+        try:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
+        if exclusive:
+            _link_exclusive(tmp, target, data, 0o664 if mode is None else mode)
+            os.unlink(tmp)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 def _link_exclusive(tmp: str, target: str, data: bytes, mode: int) -> None:
