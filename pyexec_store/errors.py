@@ -22,6 +22,7 @@ Messages name the operation, the path and the endpoint, never a credential.
 from __future__ import annotations
 
 import errno as _errno
+from collections.abc import Callable
 
 
 class PyExecStoreError(Exception):
@@ -104,9 +105,14 @@ def storage_error(
     operation: str,
     path: str,
     endpoint: str | None = None,
-    reason: str | None = None,
+    redact: Callable[[str], str] = str,
 ) -> StorageError:
-    """The :class:`StorageError` subclass that fits ``exc`` (by type, then errno)."""
+    """The :class:`StorageError` subclass that fits ``exc`` (by type, then errno).
+
+    The reason is the error's own text; for an ``OSError`` its ``strerror``
+    only, since the path (often a temporary file's) is already in the message.
+    ``redact`` removes credentials from it.
+    """
     code = getattr(exc, "errno", None)
     kind: type[StorageError] = StorageError
     if isinstance(exc, FileExistsError) or code == _errno.EEXIST:
@@ -115,6 +121,6 @@ def storage_error(
         kind = StorageNotFoundError
     elif isinstance(exc, PermissionError) or code in (_errno.EACCES, _errno.EPERM):
         kind = StoragePermissionError
-    if reason is None:
-        reason = f"{type(exc).__name__}: {exc}"
+    text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    reason = redact(f"{type(exc).__name__}: {text}")
     return kind(operation, path, endpoint, reason, errno=code)

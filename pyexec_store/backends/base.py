@@ -145,9 +145,8 @@ class Backend:
 
     def translate(self, exc: BaseException, operation: str, rel: str) -> StorageError:
         """The :class:`StorageError` subclass for ``exc``, free of credentials."""
-        reason = self._redact(f"{type(exc).__name__}: {exc}")
         where = self.uri(rel) if rel else self.describe()
-        return storage_error(exc, operation, where, self.endpoint(), reason)
+        return storage_error(exc, operation, where, self.endpoint(), self._redact)
 
     # -- writing ------------------------------------------------------------
     def makedirs(self, rel: str) -> None:
