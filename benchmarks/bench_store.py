@@ -87,9 +87,8 @@ def seed_local(base: Path) -> None:
     with open(folder / "context.json", "w") as f:
         json.dump({"task": "bench", "n": 3}, f, indent=2)
     for i in range(3):
-        nb = notebooks.attempt_notebook(
-            i + 1, "execution", CODE, error_context=f"E{i}" if i else None
-        )
+        header = f"# Python Executor - Attempt #{i + 1}\n\n**Stage:** execution\n"
+        nb = seed_notebook(header, "context = load_context('../context.json')", CODE)
         with open(attempts / f"{i + 1:02d}_execution_{now:%H%M%S}.ipynb", "w") as f:
             nbformat.write(nb, f)
     with open(folder / "results.json", "w") as f:
@@ -99,9 +98,13 @@ def seed_local(base: Path) -> None:
     for i in range(2):
         paths.append(folder / "figures" / f"figure_{i + 1:02d}.png")
         paths[-1].write_bytes(PNG)
-    nb = notebooks.final_notebook(
-        CODE, results=RESULTS, figure_paths=paths, execution_folder=folder
+    header = "# Python Executor - Successful Execution\n\nExecution completed successfully.\n\n"
+    nb = seed_notebook(header, "context = load_context('context.json')", CODE, "print(results)")
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Execution Results"))
+    figures = "".join(
+        f"### Figure {i}\n![Figure {i}]({p.name})\n\n" for i, p in enumerate(paths, 1)
     )
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Generated Figures\n\n" + figures))
     with open(folder / "notebook.ipynb", "w") as f:
         nbformat.write(nb, f)
 

@@ -2,17 +2,27 @@
 
 The context and results cells use plain :mod:`json`, so a notebook runs in any
 kernel, with or without pyexec_store installed.
+
+Notebooks are built as plain nbformat-4 dicts and written with orjson. Their
+shape is fixed here and every text in them is a ``str``, so they are valid by
+construction; the tests check that with ``nbformat.validate`` for any input,
+instead of paying for a JSON-schema validation on every write.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import PurePath, PurePosixPath
+from typing import Any
 
-import nbformat
-from nbformat import NotebookNode
+import orjson
+
+#: nbformat 4.5: the first minor version with cell ids.
+NBFORMAT = (4, 5)
+Notebook = dict[str, Any]
 
 _CONTEXT_CELL = """# Load execution context
 import json
@@ -25,10 +35,8 @@ with open('results.json', 'r') as f:
 print(results)"""
 
 
-def _cell(cell_type: str, source: str) -> NotebookNode:
-    # Built as data, not with nbformat.v4.new_*_cell: those validate each cell on
-    # its own, and the whole notebook is validated once when it is written.
-    cell: dict[str, object] = {
+def _cell(cell_type: str, source: str) -> dict[str, Any]:
+    cell: dict[str, Any] = {
         "cell_type": cell_type,
         "id": uuid.uuid4().hex[:8],
         "metadata": {},
@@ -36,21 +44,19 @@ def _cell(cell_type: str, source: str) -> NotebookNode:
     }
     if cell_type == "code":
         cell.update(execution_count=None, outputs=[])
-    return nbformat.from_dict(cell)
+    return cell
 
 
-def _notebook(cells: list[NotebookNode]) -> NotebookNode:
-    return nbformat.from_dict(
-        {
-            "nbformat": nbformat.v4.nbformat,
-            "nbformat_minor": nbformat.v4.nbformat_minor,
-            "metadata": {
-                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                "language_info": {"name": "python"},
-            },
-            "cells": cells,
-        }
-    )
+def _notebook(cells: list[dict[str, Any]]) -> Notebook:
+    return {
+        "nbformat": NBFORMAT[0],
+        "nbformat_minor": NBFORMAT[1],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
+        "cells": cells,
+    }
 
 
 def attempt_notebook(
@@ -62,7 +68,7 @@ def attempt_notebook(
     approval_context: str | None = None,
     with_context: bool = True,
     now: datetime | None = None,
-) -> NotebookNode:
+) -> Notebook:
     """The notebook of one attempt: header, context cell (when there is a context), code."""
     now = now or datetime.now()
     header = f"# Python Executor - Attempt #{attempt_number}\n\n"
@@ -102,7 +108,7 @@ def final_notebook(
     figure_paths: Iterable[object] = (),
     execution_folder: PurePath | str | None = None,
     with_context: bool = True,
-) -> NotebookNode:
+) -> Notebook:
     """The final notebook: outcome header, context cell, code, results and figures sections."""
     if error_context:
         header = f"# Python Executor - Failed Execution\n\n## Error Context\n{error_context}\n\n"
@@ -121,11 +127,10 @@ def final_notebook(
     return _notebook(cells)
 
 
-def to_bytes(notebook: NotebookNode) -> bytes:
-    """Validate and serialise a notebook (nbformat v4 JSON, UTF-8)."""
-    problems: dict[str, Exception] = {}
-    # nbformat.writes validates anyway; capture its verdict instead of validating twice.
-    text: str = nbformat.writes(notebook, capture_validation_error=problems)
-    if problems:
-        raise problems["ValidationError"]
-    return text.encode("utf-8")
+def to_bytes(notebook: Notebook) -> bytes:
+    """Serialise a notebook (``.ipynb`` JSON, UTF-8)."""
+    try:
+        return orjson.dumps(notebook, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    except orjson.JSONEncodeError:
+        # Text that is not valid UTF-8 (lone surrogates) survives only as JSON escapes.
+        return json.dumps(notebook, indent=1, sort_keys=True).encode("ascii") + b"\n"

@@ -67,3 +67,42 @@ def test_memory_folders_stay_under_the_root(url: str, name: str) -> None:
     rel = store._rel(ctx.folder_path)
     assert rel.startswith("executed_scripts/") and rel.count("/") == 2
     assert layout.parse_execution_folder(rel) is not None
+
+
+texts = st.text(alphabet=st.characters(codec=None), max_size=300)  # lone surrogates included
+
+
+@given(code=texts, stage=texts, error=st.none() | texts, approval=st.none() | texts)
+@settings(max_examples=200)
+def test_attempt_notebooks_are_valid_for_any_text(
+    code: str, stage: str, error: str | None, approval: str | None
+) -> None:
+    import nbformat
+
+    from pyexec_store import notebooks
+
+    nb = notebooks.attempt_notebook(7, stage, code, error_context=error, approval_context=approval)
+    parsed = nbformat.reads(notebooks.to_bytes(nb).decode("utf-8"), as_version=4)
+    nbformat.validate(parsed)
+    assert parsed.cells[-1].source == code
+    assert parsed.nbformat == 4 and parsed.nbformat_minor == notebooks.NBFORMAT[1]
+
+
+@given(
+    code=texts, error=st.none() | texts, results=st.none() | st.just({"a": 1}), n=st.integers(0, 3)
+)
+@settings(max_examples=100)
+def test_final_notebooks_are_valid_for_any_text(
+    code: str, error: str | None, results: dict[str, int] | None, n: int
+) -> None:
+    import nbformat
+
+    from pyexec_store import notebooks
+
+    figures = [f"/x/figures/figure_{i:02d}.png" for i in range(1, n + 1)]
+    nb = notebooks.final_notebook(
+        code, results=results, error_context=error, figure_paths=figures, execution_folder="/x"
+    )
+    parsed = nbformat.reads(notebooks.to_bytes(nb).decode("utf-8"), as_version=4)
+    nbformat.validate(parsed)
+    assert [c.cell_type for c in parsed.cells].count("markdown") == 1 + bool(results) + bool(n)
