@@ -17,7 +17,7 @@ import fsspec
 from fsspec import AbstractFileSystem
 from upath import UPath
 
-from ..errors import StorageError, storage_error
+from ..errors import PathEscapeError, StorageError, storage_error
 from ..layout import check_relative
 
 #: Credential-bearing storage options: their values never reach a message.
@@ -105,8 +105,6 @@ class Backend:
         if stripped == root:
             return ""
         if not stripped.startswith(root + "/"):
-            from ..errors import PathEscapeError
-
             raise PathEscapeError(f"{text!r} is not inside the store root {self.describe()}")
         return check_relative(stripped[len(root) + 1 :])
 
