@@ -43,6 +43,7 @@ import os
 import re
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
@@ -156,21 +157,13 @@ def _int_text(value: int) -> str:
         return str(decimal.Decimal(value))
 
 
-def _float_key(value: float) -> str:
-    # the stdlib's spelling of float keys (json.encoder.floatstr with allow_nan)
+def _float_text(value: float) -> str:
+    # the stdlib's spelling of floats as keys (json.encoder.floatstr with allow_nan)
     if value != value:
         return "NaN"
-    if value == math.inf:
-        return "Infinity"
-    if value == -math.inf:
-        return "-Infinity"
+    if value in (math.inf, -math.inf):
+        return "Infinity" if value > 0 else "-Infinity"
     return float.__repr__(value)
-
-
-def _nonfinite_name(value: float) -> str:
-    if value != value:
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _is_matplotlib_figure(obj: Any) -> bool:
@@ -214,6 +207,11 @@ def _matplotlib_figure_record(fig: Any) -> dict[str, Any]:
             "_error": f"Failed to serialize figure: {_safe_str(e)}",
             "_fallback": _safe_str(fig),
         }
+
+
+def _numpy_plain(value: Any) -> Any:
+    """What orjson writes for a (prepared) numpy array, as plain Python."""
+    return orjson.loads(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
 
 
 def _failed_record(obj: Any, error: str) -> dict[str, Any]:
@@ -271,17 +269,22 @@ class _Encoder:
         return list(self.warnings)
 
     def _warn_nonfinite(self, found: list[tuple[Any, float]]) -> None:
-        # one line per container, however many NaNs it holds
+        """Warn about the non-finite floats of one container, as ``(key or index, value)``."""
         if len(found) == 1:
             where, value = found[0]
-            self.warn(f"{_nonfinite_name(value)} written as null", where)
-            return
-        counts: dict[str, int] = {}
-        for _, value in found:
-            name = _nonfinite_name(value)
-            counts[name] = counts.get(name, 0) + 1
-        detail = ", ".join(f"{n} {name}" for name, n in counts.items())
-        self.warn(f"{len(found)} non-finite values written as null ({detail})")
+            self.warn(f"{_float_text(value)} written as null", where)
+        else:
+            self._warn_counts(Counter(_float_text(value) for _, value in found))
+
+    def _warn_counts(self, counts: dict[str, int]) -> None:
+        # one line per container, however many NaNs it holds
+        counts = {name: n for name, n in counts.items() if n}
+        total = sum(counts.values())
+        if total == 1:
+            self.warn(f"{next(iter(counts))} written as null")
+        else:
+            detail = ", ".join(f"{n} {name}" for name, n in counts.items())
+            self.warn(f"{total} non-finite values written as null ({detail})")
 
     # ---- keys --------------------------------------------------------------
 
@@ -294,12 +297,12 @@ class _Encoder:
         if isinstance(key, int):
             return _int_text(int.__int__(key)), False
         if isinstance(key, float):
-            return _float_key(float.__float__(key)), False
+            return _float_text(float.__float__(key)), False
         # keys the original refused (TypeError: keys must be str, int, ...)
         np = self._np
         try:
             if np is not None and isinstance(key, np.datetime64):
-                return str(self._datetime64_list(np.array([key]))[0]), True
+                return str(self._datetime64_scalar(key)), True
             if isinstance(key, (datetime, date)):
                 return str(key.isoformat()), True
             if isinstance(key, enum.Enum):
@@ -347,12 +350,21 @@ class _Encoder:
         except Exception as e:
             return self._string_record(obj, f" ({_type_name(e)} while converting it)")
 
+    def _call(self, obj: Any, method: str, null_on: tuple[type[Exception], ...] = ()) -> Any:
+        """``obj.method()``; ``null_on`` errors give null (the original fell out of its chain)."""
+        try:
+            return getattr(obj, method)()
+        except null_on as e:
+            self.warn(f"{_type_name(obj)}.{method}() failed ({_safe_str(e)}); written as null")
+            return None
+        except Exception as e:
+            return self._string_record(obj, f" ({method}() raised {_type_name(e)})")
+
     def _convert(self, obj: Any) -> Any:
         np = self._np
         if np is not None and isinstance(obj, np.generic):
             if isinstance(obj, np.datetime64):
-                # improvement: orjson's RFC 3339 form, not tolist()'s int/date/datetime
-                return self._datetime64_list(np.array([obj]))[0]
+                return self._datetime64_scalar(obj)
             if isinstance(obj, (np.floating, np.complexfloating)) and obj.dtype.itemsize > (
                 8 if isinstance(obj, np.floating) else 16
             ):
@@ -362,29 +374,13 @@ class _Encoder:
         if isinstance(obj, datetime):
             return obj.isoformat()
         if _has(obj, "tolist"):
-            try:
-                return obj.tolist()
-            except (ValueError, AttributeError) as e:
-                # the original fell out of its chain here and wrote null
-                self.warn(f"{_type_name(obj)}.tolist() failed ({_safe_str(e)}); written as null")
-                return None
-            except Exception as e:
-                return self._string_record(obj, f" (tolist() raised {_type_name(e)})")
+            return self._call(obj, "tolist", (ValueError, AttributeError))
         if _has(obj, "item"):
-            try:
-                return obj.item()
-            except ValueError as e:
-                self.warn(f"{_type_name(obj)}.item() failed ({_safe_str(e)}); written as null")
-                return None
-            except Exception as e:
-                return self._string_record(obj, f" (item() raised {_type_name(e)})")
+            return self._call(obj, "item", (ValueError,))
         if _is_matplotlib_figure(obj):
             return _matplotlib_figure_record(obj)
         if _has(obj, "to_dict") and _has(obj, "index"):
-            try:
-                return obj.to_dict()
-            except Exception as e:
-                return self._string_record(obj, f" (to_dict() raised {_type_name(e)})")
+            return self._call(obj, "to_dict")
         if isinstance(obj, Path):
             return str(obj)
         if isinstance(obj, (set, frozenset)):
@@ -392,10 +388,7 @@ class _Encoder:
         if isinstance(obj, complex):
             return {"real": obj.real, "imag": obj.imag, "_type": "complex"}
         if _has(obj, "to_dict") and callable(obj.to_dict):
-            try:
-                return obj.to_dict()
-            except Exception as e:
-                return self._string_record(obj, f" (to_dict() raised {_type_name(e)})")
+            return self._call(obj, "to_dict")
         # improvements over the string record: orjson's natural forms
         if isinstance(obj, enum.Enum):
             return obj.value
@@ -414,13 +407,10 @@ class _Encoder:
 
     # ---- numpy arrays ---------------------------------------------------------
 
-    def _prepare_array(self, arr: Any, *, native: bool) -> Any:
-        """An array orjson writes exactly as ``tolist()`` would, or a Python value to walk on.
-
-        With ``native=False`` the result is always plain Python (for the exact path).
-        """
+    def _prepare_array(self, arr: Any) -> Any:
+        """An array orjson writes exactly as ``tolist()`` would, or a Python value to walk on."""
         try:
-            return self._prepare_array_unsafe(arr, native=native)
+            return self._prepare_array_unsafe(arr)
         except Exception as e:
             self.warn(f"array could not be converted as such ({_type_name(e)}); used tolist()")
         try:
@@ -428,7 +418,7 @@ class _Encoder:
         except Exception:
             return self._string_record(arr, " (tolist() failed)")
 
-    def _prepare_array_unsafe(self, arr: Any, *, native: bool) -> Any:
+    def _prepare_array_unsafe(self, arr: Any) -> Any:
         np = self._np
         if type(arr) is not np.ndarray:
             return arr.tolist()  # matrix, masked array: their own tolist(), as the original
@@ -440,39 +430,16 @@ class _Encoder:
                 self.warn(f"{arr.dtype} array narrowed to float64")
             # float16/32 are written by tolist() as the float64 they widen to
             arr = np.ascontiguousarray(arr, dtype=np.float64)
-            finite = np.isfinite(arr)
-            if not finite.all():
-                self._warn_array_nonfinite(arr, finite)
-                if not native:
-                    out = arr.astype(object)
-                    out[~finite] = None
-                    return out.tolist()
-            return arr if native else arr.tolist()
+            if not np.isfinite(arr).all():  # orjson writes them as null
+                nan, pos, neg = (int(f(arr).sum()) for f in (np.isnan, np.isposinf, np.isneginf))
+                self._warn_counts({"NaN": nan, "Infinity": pos, "-Infinity": neg})
+            return arr
         if kind in "iub":
-            arr = np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
-            return arr if native else arr.tolist()
+            return np.ascontiguousarray(arr, dtype=arr.dtype.newbyteorder("="))
         if kind == "M":
-            value = self._datetime64(arr)
-            if native or type(value) is not np.ndarray:
-                return value
-            return orjson.loads(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+            return self._datetime64(arr)
         # complex, object, str, bytes, timedelta, records: tolist(), then each element
         return arr.tolist()
-
-    def _warn_array_nonfinite(self, arr: Any, finite: Any) -> None:
-        np = self._np
-        nan = int(np.isnan(arr).sum())
-        pos = int(np.isposinf(arr).sum())
-        neg = int(arr.size - np.count_nonzero(finite)) - nan - pos
-        total = nan + pos + neg
-        if total == 1:
-            name = "NaN" if nan else ("Infinity" if pos else "-Infinity")
-            self.warn(f"{name} written as null")
-            return
-        detail = ", ".join(
-            f"{n} {name}" for name, n in (("NaN", nan), ("Infinity", pos), ("-Infinity", neg)) if n
-        )
-        self.warn(f"{total} non-finite values written as null ({detail})")
 
     def _datetime64(self, arr: Any) -> Any:
         """A datetime64 array orjson can write (RFC 3339 strings), or a list with NaT as None."""
@@ -491,19 +458,15 @@ class _Encoder:
             return arr
         # orjson writes NaT as a date in 1677: write null instead
         self.warn(f"{int(nat.sum())} NaT written as null")
-        filled = np.where(nat, np.zeros((), arr.dtype), arr)
-        text = orjson.loads(orjson.dumps(filled, option=orjson.OPT_SERIALIZE_NUMPY))
+        text = _numpy_plain(np.where(nat, np.zeros((), arr.dtype), arr))
         out = np.array(text, dtype=object)  # strings only, so the shape is arr's
         out[nat] = None
         result: list[Any] = out.tolist()
         return result
 
-    def _datetime64_list(self, arr: Any) -> list[Any]:
-        value = self._datetime64(arr)
-        if type(value) is list:
-            return value
-        result: list[Any] = orjson.loads(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
-        return result
+    def _datetime64_scalar(self, value: Any) -> Any:
+        # improvement: orjson's RFC 3339 form (None for NaT), not tolist()'s int/date/datetime
+        return _numpy_plain(self._datetime64(self._np.array([value])))[0]
 
     # ---- the fast path: a recursive pass, then orjson -------------------------
 
@@ -513,108 +476,63 @@ class _Encoder:
         Containers are copied only where something inside them changed.
         """
         t = type(obj)
-        if t is dict:
-            return self._fast_dict(obj, depth)
-        if t is list or t is tuple:
-            return self._fast_list(obj, depth)
+        if t is dict or t is list or t is tuple:
+            return self._fast_container(obj, depth)
         if t is str or t is bool or obj is None:
             return obj
         if t is int:
-            return obj if _INT_MIN <= obj <= _INT_MAX else self._big_int(obj)
+            if _INT_MIN <= obj <= _INT_MAX:
+                return obj
+            self.big_ints = True  # orjson.loads would round it
+            return orjson.Fragment(_int_text(obj))
         if t is float:
             if obj - obj != 0:  # NaN or +-Infinity; orjson writes null
                 self._warn_nonfinite([(None, obj)])
             return obj
-        if t is self._ndarray:
-            if depth >= _FAST_DEPTH:
-                raise _TooDeep
-            value = self._prepare_array(obj, native=True)
-            if type(value) is self._ndarray:
-                return value
-            return self.fast(value, depth + 1)
         return self._fast_other(obj, depth)
 
-    def _big_int(self, value: int) -> orjson.Fragment:
-        self.big_ints = True
-        return orjson.Fragment(_int_text(value))
-
-    def _fast_dict(self, d: dict[Any, Any], depth: int) -> dict[Any, Any]:
+    def _fast_container(self, obj: Any, depth: int) -> Any:
         if depth >= _FAST_DEPTH:
             raise _TooDeep
-        if len(d) >= _BULK_MIN:
-            key_types = set(map(type, d))
-            str_keys = key_types == _STR_ONLY
-            int_keys = key_types == _INT_ONLY and min(d) >= _INT_MIN and max(d) <= _INT_MAX
-            if (str_keys or int_keys) and _needs_nothing(d.values(), d if str_keys else None):
-                return d
-        out: dict[Any, Any] | None = None
+        if len(obj) >= _BULK_MIN and _needs_nothing(obj):
+            return obj
+        is_dict = type(obj) is dict
+        out: Any = None
         odd_keys = False
-        nonfinite: list[tuple[Any, float]] | None = None
+        nonfinite: list[tuple[Any, float]] = []
         path = self._path
-        fast = self.fast
-        for k, v in d.items():
-            tk = type(k)
-            if tk is not str and not (
-                (tk is int and _INT_MIN <= k <= _INT_MAX) or tk is bool or k is None
-            ):
-                odd_keys = True  # float and exotic keys: converted below
+        for k, v in obj.items() if is_dict else enumerate(obj):
+            if is_dict and type(k) is not str:
+                tk = type(k)
+                if not ((tk is int and _INT_MIN <= k <= _INT_MAX) or tk is bool or k is None):
+                    odd_keys = True  # float and exotic keys: converted below
             tv = type(v)
             if tv is str or tv is bool or v is None:
                 continue
             if tv is float:
-                if v - v != 0:
-                    if nonfinite is None:
-                        nonfinite = []
-                    nonfinite.append((k if tk is str else _safe_str(k), v))
+                if v - v != 0:  # NaN or +-Infinity; orjson writes null
+                    nonfinite.append((k if not is_dict or type(k) is str else _safe_str(k), v))
                 continue
             if tv is int and _INT_MIN <= v <= _INT_MAX:
                 continue
-            path.append(k if tk is str else _safe_str(k))
-            new = fast(v, depth + 1)
+            path.append(k if not is_dict or type(k) is str else _safe_str(k))
+            new = self.fast(v, depth + 1)
             path.pop()
             if new is not v:
                 if out is None:
-                    out = dict(d)
+                    out = dict(obj) if is_dict else list(obj)
                 out[k] = new
         if nonfinite:
             self._warn_nonfinite(nonfinite)
-        if odd_keys:
-            return self._convert_keys((d if out is None else out).items())
-        return d if out is None else out
-
-    def _fast_list(self, seq: list[Any] | tuple[Any, ...], depth: int) -> Any:
-        if depth >= _FAST_DEPTH:
-            raise _TooDeep
-        if len(seq) >= _BULK_MIN and _needs_nothing(seq, seq):
-            return seq
-        out: list[Any] | None = None
-        nonfinite: list[tuple[Any, float]] | None = None
-        path = self._path
-        fast = self.fast
-        for i, v in enumerate(seq):
-            tv = type(v)
-            if tv is str or tv is bool or v is None:
-                continue
-            if tv is float:
-                if v - v != 0:
-                    if nonfinite is None:
-                        nonfinite = []
-                    nonfinite.append((i, v))
-                continue
-            if tv is int and _INT_MIN <= v <= _INT_MAX:
-                continue
-            path.append(i)
-            new = fast(v, depth + 1)
-            path.pop()
-            if new is not v:
-                if out is None:
-                    out = list(seq)
-                out[i] = new
-        if nonfinite:
-            self._warn_nonfinite(nonfinite)
-        return seq if out is None else out
+        result = obj if out is None else out
+        return self._convert_keys(result.items()) if odd_keys else result
 
     def _fast_other(self, obj: Any, depth: int) -> Any:
+        if depth >= _FAST_DEPTH:
+            raise _TooDeep
+        if isinstance(obj, self._ndarray):
+            value = self._prepare_array(obj)
+            return value if type(value) is self._ndarray else self.fast(value, depth + 1)
         if type(obj) is orjson.Fragment:
             try:  # already JSON: written verbatim, as orjson does, once it parses
                 orjson.loads(orjson.dumps(obj))
@@ -629,15 +547,9 @@ class _Encoder:
         if isinstance(obj, float):
             return self.fast(float.__float__(obj), depth)
         if isinstance(obj, dict):
-            return self._fast_dict(dict(obj.items()), depth)
-        if isinstance(obj, list):
-            return self._fast_list(list(list.__iter__(obj)), depth)
-        if isinstance(obj, tuple):
-            return self._fast_list(list(tuple.__iter__(obj)), depth)
-        if depth >= _FAST_DEPTH:
-            raise _TooDeep
-        if isinstance(obj, self._ndarray):
-            return self.fast(self._prepare_array(obj, native=True), depth + 1)
+            return self._fast_container(dict(obj.items()), depth)
+        if isinstance(obj, (list, tuple)):
+            return self._fast_container(list(_base_iter(obj)), depth)
         return self.fast(self.convert(obj), depth + 1)
 
     def default(self, obj: Any) -> Any:
@@ -700,7 +612,9 @@ class _Encoder:
             if depth + len(chain) > _EXACT_DEPTH:
                 raise _Runaway
             if isinstance(value, self._ndarray):
-                value = self._prepare_array(value, native=False)
+                value = self._prepare_array(value)
+                if type(value) is self._ndarray:
+                    value = _numpy_plain(value)  # what the fast path writes, as plain Python
             else:
                 value = self.convert(value)
 
@@ -764,8 +678,6 @@ class _Encoder:
 _LEAF, _NONFINITE, _DICT, _LIST = range(4)
 
 
-_STR_ONLY = {str}
-_INT_ONLY = {int}
 _FLAT_SCALARS = frozenset({str, bool, type(None), int, float})
 _CONTAINERS = frozenset({dict, list, tuple})
 #: Containers this large are first checked in bulk, at C speed.
@@ -778,31 +690,37 @@ _STRICT = (
 )
 
 
-def _needs_nothing(values: Any, container: Any) -> bool:
-    """True when a large container's ``values`` hold plain JSON only, no NaN, no big int.
-
-    ``container`` is the container itself if orjson may check it as a whole
-    (a list, or a dict with str keys only), else None.
+def _needs_nothing(container: Any) -> bool:
+    """True when a large dict, list or tuple holds plain JSON only: no NaN, no big int.
 
     Type sets, ``min``/``max`` and ``sum`` run in C, far faster than visiting
     each value in Python; a container that fails these checks is visited.
     """
+    values = container
+    if type(container) is dict:
+        key_types = set(map(type, container))
+        if key_types != {str} and not (key_types == {int} and _int64_only(container)):
+            return False
+        values = container.values()
     types = set(map(type, values))
     if types <= _FLAT_SCALARS:
         if float in types:
             # NaN and Infinity make the sum non-finite (so may a finite overflow: then visit)
             return types == {float} and math.isfinite(sum(values))
-        if int in types:
-            return types == _INT_ONLY and min(values) >= _INT_MIN and max(values) <= _INT_MAX
-        return True
-    if container is not None and types & _CONTAINERS and types <= _FLAT_SCALARS | _CONTAINERS:
+        return int not in types or (types == {int} and _int64_only(values))
+    if types & _CONTAINERS and types <= _FLAT_SCALARS | _CONTAINERS:
         # nested plain JSON (a list of records, say): let orjson check it in strict mode,
-        # where it raises on anything else; "null" in its output may be a NaN: visit then
+        # where it raises on anything else (int keys too); "null" in its output may be a
+        # NaN: visit then
         try:
             return b"null" not in orjson.dumps(container, option=_STRICT)
         except Exception:
             return False
     return False
+
+
+def _int64_only(ints: Any) -> bool:
+    return bool(min(ints) >= _INT_MIN and max(ints) <= _INT_MAX)
 
 
 class _Never:
@@ -924,34 +842,34 @@ def _check_indent(indent: Any) -> int | None:
     raise ConfigTypeError(f"indent must be an int or None, not {type(indent).__name__}")
 
 
-def _fast_encode(enc: _Encoder, results: Any, indent: int | None) -> bytes:
-    prepared = enc.fast(results)
-    option = _OPTIONS | orjson.OPT_APPEND_NEWLINE
-    if indent == 2:
-        option |= orjson.OPT_INDENT_2
-    data = orjson.dumps(prepared, default=enc.default, option=option)
-    if indent is None or indent == 2:
-        return data
-    # orjson only indents by 2: re-lay the finished document out with the stdlib
-    text = json.dumps(json.loads(data), indent=indent, ensure_ascii=False)
-    return (text + "\n").encode("utf-8")
-
-
-def _encode(enc: _Encoder, results: Any, indent: int | None) -> bytes:
+def _fast_dumps(enc: _Encoder, obj: Any, option: int) -> bytes | None:
+    """orjson's document after the fast pass, or None if only the exact path can write it."""
     for _ in range(_FAST_ATTEMPTS):
         enc.reset()
         try:
-            return _fast_encode(enc, results, indent)
-        except RuntimeError as e:  # RecursionError, or a dict resized by another thread
-            if isinstance(e, RecursionError):
-                break
-            continue
-        except orjson.JSONEncodeError as e:
-            if "changed" in str(e):  # resized while orjson iterated (after a thread switch)
-                continue
-            break
-        except Exception:  # _TooDeep, surrogates, integer digit limits, anything else
-            break
+            return orjson.dumps(enc.fast(obj), default=enc.default, option=option)
+        except (RuntimeError, orjson.JSONEncodeError) as e:
+            # "dictionary changed size during iteration" (another thread): try again
+            if isinstance(e, RecursionError) or "changed" not in str(e):
+                return None
+        except Exception:  # _TooDeep, lone surrogates, anything else
+            return None
+    return None
+
+
+def _fast_loads(enc: _Encoder, data: bytes) -> Any:
+    # orjson.loads rounds integers beyond 64 bits: parse those documents exactly
+    return _loads_exact(data) if enc.big_ints else orjson.loads(data)
+
+
+def _encode(enc: _Encoder, results: Any, indent: int | None) -> bytes:
+    option = _OPTIONS | orjson.OPT_APPEND_NEWLINE | (orjson.OPT_INDENT_2 if indent == 2 else 0)
+    data = _fast_dumps(enc, results, option)
+    if data is not None:
+        if indent is None or indent == 2:
+            return data
+        # orjson only indents by 2: lay the finished document out again
+        return _dump_plain(_fast_loads(enc, data), indent)
     plain = enc.plain(results)
     if indent is not None and enc.max_depth > _MAX_INDENTED_DEPTH:
         # indentation grows with the square of the depth: write such documents compact
@@ -971,7 +889,7 @@ def encode_results(results: Any, *, indent: int | None = 2) -> EncodedResults:
         with ``to_dict``, or arbitrary objects (written as string records).
     indent : int or None, default 2
         Spaces per level; ``None`` writes compact JSON. 2 and ``None`` are
-        written by orjson directly; other widths are re-laid out by the stdlib.
+        written by orjson directly; other widths as ``json.dumps(indent=n)`` lays them out.
 
     Returns
     -------
@@ -1028,23 +946,8 @@ def make_json_serializable(obj: Any) -> Any:
     """
     enc = _Encoder()
     try:
-        for _ in range(_FAST_ATTEMPTS):
-            enc.reset()
-            try:
-                data = orjson.dumps(enc.fast(obj), default=enc.default, option=_OPTIONS)
-            except (RuntimeError, orjson.JSONEncodeError) as e:
-                if isinstance(e, RecursionError) or "changed" not in str(e):
-                    break
-                continue
-            except Exception:
-                break
-            if not enc.big_ints:
-                return orjson.loads(data)
-            try:
-                return json.loads(data)  # exact big integers (orjson.loads rounds them)
-            except ValueError:
-                break  # beyond the int digit limit: the exact path keeps the int
-        return enc.plain(obj)
+        data = _fast_dumps(enc, obj, _OPTIONS)
+        return enc.plain(obj) if data is None else _fast_loads(enc, data)
     except Exception as e:
         return _failed_record(obj, _safe_str(e))
 
@@ -1120,19 +1023,34 @@ def decode_results(data: bytes | str) -> Any:
     Any
         The parsed value.
     """
-    value = orjson.loads(data)
-    if _has_rounded_ints(data):
-        return json.loads(data)
-    return value
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
+    big_ints = _BIG_INT.search(raw) is not None
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        if not big_ints:  # else orjson may only have refused an int too large for a float
+            raise
+    else:
+        if not big_ints:
+            return value
+    return _loads_exact(data)
 
 
-_BIG_INT = re.compile(rb"(?<![\d.eE+-])-?\d{20,}(?![\d.eE])")
+#: Integers orjson.loads may round (beyond 64 bits), spotted in the text; a few
+#: that it would not (19 or 20 digits within 64 bits) are parsed exactly too.
+_BIG_INT = re.compile(rb"(?<![\d.eE+-])(?:-\d{19}|-?\d{20,})(?![\d.eE])")
 
 
-def _has_rounded_ints(data: bytes | str) -> bool:
-    # orjson.loads turns integers beyond 64 bits into floats; spot them in the text
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    return _BIG_INT.search(raw) is not None
+def _loads_exact(data: bytes | str) -> Any:
+    """``json.loads``, with integers of any size exact (also beyond the int digit limit)."""
+    return json.loads(data, parse_int=_exact_int)
+
+
+def _exact_int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:  # beyond sys.get_int_max_str_digits; Decimal has no such limit
+        return int(decimal.Decimal(text))
 
 
 def load_results(path_or_url: str | os.PathLike[str], **storage_options: Any) -> Any:

@@ -25,6 +25,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import orjson
 import pandas as pd
 import pytest
 
@@ -770,6 +771,15 @@ def test_decode_results_keeps_big_ints_exact() -> None:
         "b": 1.5,
     }
     assert decode_results(b'{"a": "12345678901234567890123"}') == {"a": "12345678901234567890123"}
+
+
+def test_decode_results_round_trips_every_int_written() -> None:
+    # 19 digits below the int64 range, and beyond the int digit limit (orjson refused it)
+    for value in (-(2**63) - 1, -(10**19) + 1, 10**5000, -(7**6000)):
+        assert decode_results(encode_results({"x": value}).data) == {"x": value}
+        assert decode_results(encode_results([value], indent=None).data.decode()) == [value]
+    with pytest.raises(orjson.JSONDecodeError):
+        decode_results(b'{"a": 1,}')
 
 
 def test_orjson_fragments() -> None:
