@@ -156,6 +156,10 @@ def _operations(data: Any, path: str) -> dict[str, Callable[[], None]]:
         meta = seed_baseline.serialize_results_to_file(data, path)
         assert meta["success"], meta
 
+    def baseline_new() -> None:
+        meta = seed_baseline.serialize_results_to_file(data, fresh())
+        assert meta["success"], meta
+
     def encode() -> None:
         encode_results(data)
 
@@ -171,6 +175,7 @@ def _operations(data: Any, path: str) -> dict[str, Callable[[], None]]:
         "ours": ours,
         "ours_new": ours_new,
         "seed": baseline,
+        "seed_new": baseline_new,
         "encode": encode,
         "bare": bare,
         "bare_new": bare_new,
@@ -215,40 +220,46 @@ def main() -> None:
         ops = _operations(large, path)
         size = len(encode_results(large).data)
         t = interleaved(
-            {"ours": ops["ours"], "seed": ops["seed"], "encode": ops["encode"]}, args.rounds, 1
+            {k: ops[k] for k in ("ours", "seed", "ours_new", "seed_new", "encode")}, args.rounds, 1
         )
         del large, ops
         mem = {m: measure_peak("large", m, path) for m in ("ours", "seed", "encode")}
         how = mem["ours"][1]
         mb = size / 1e6
-        rows.append(
-            (
-                "large (indent=2)",
-                "seed baseline: convert + json.dump",
-                _fmt_time(t["seed"]),
-                f"{mb / t['seed']:.0f}",
-                f"{mem['seed'][0]:.0f} MB",
-                "1.00x",
+        # A new execution writes a new results.json; re-saving replaces one, which on
+        # ext4 also pays for freeing the old file's blocks (both contenders do).
+        for label, seed, ours in (
+            ("large, new file", "seed_new", "ours_new"),
+            ("large, re-save", "seed", "ours"),
+        ):
+            rows.append(
+                (
+                    label,
+                    "seed baseline: convert + json.dump",
+                    _fmt_time(t[seed]),
+                    f"{mb / t[seed]:.0f}",
+                    f"{mem['seed'][0]:.0f} MB",
+                    "1.00x",
+                )
             )
-        )
-        rows.append(
-            (
-                "large (indent=2)",
-                "serialize_results_to_file",
-                _fmt_time(t["ours"]),
-                f"{mb / t['ours']:.0f}",
-                f"{mem['ours'][0]:.0f} MB",
-                f"{t['seed'] / t['ours']:.1f}x faster",
+            rows.append(
+                (
+                    label,
+                    "serialize_results_to_file",
+                    _fmt_time(t[ours]),
+                    f"{mb / t[ours]:.0f}",
+                    f"{mem['ours'][0]:.0f} MB",
+                    f"{t[seed] / t[ours]:.1f}x faster",
+                )
             )
-        )
         rows.append(
             (
-                "large (indent=2)",
+                "large",
                 "encode_results only (no I/O)",
                 _fmt_time(t["encode"]),
                 f"{mb / t['encode']:.0f}",
                 f"{mem['encode'][0]:.0f} MB",
-                f"{t['seed'] / t['encode']:.1f}x faster",
+                f"{t['seed_new'] / t['encode']:.1f}x faster",
             )
         )
 
