@@ -19,7 +19,14 @@ from typing import Any
 import fsspec
 from upath import UPath
 
-from .errors import ConfigError, ConfigTypeError, ResultsWriteError, StorageError
+from .backends import is_local
+from .errors import (
+    ConfigError,
+    ConfigTypeError,
+    PathEscapeError,
+    ResultsWriteError,
+    StorageError,
+)
 from .layout import SCRIPTS_DIR
 from .models import NotebookType, PythonExecutionContext
 from .store import ArtifactStore, open_store
@@ -53,13 +60,13 @@ def jupyter_port(configurable: Mapping[str, Any]) -> int:
             node = _section(node, key, where)
         if _PORT_PATH[-1] in node:
             port = node[_PORT_PATH[-1]]
-            try:
-                number = int(port)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{where}.port_host={port!r} is not a port number") from None
-            if not 0 < number < 65536 or isinstance(port, bool):
+            # An int, or a string of digits; never a bool or a float to truncate.
+            whole = isinstance(port, int) and not isinstance(port, bool)
+            if not (whole or (isinstance(port, str) and port.isdigit())):
                 raise ConfigError(f"{where}.port_host={port!r} is not a port number")
-            return number
+            if not 0 < int(port) < 65536:
+                raise ConfigError(f"{where}.port_host={port!r} is not a port number")
+            return int(port)
     return 8088
 
 
@@ -71,19 +78,21 @@ def store_from_configurable(configurable: Mapping[str, Any]) -> ArtifactStore:
     if not isinstance(agent_data_dir, (str, os.PathLike)):
         raise ConfigTypeError("configurable['agent_data_dir'] must be a path")
     url = configurable.get("storage_url") or agent_data_dir
+    if not isinstance(url, (str, os.PathLike)):
+        raise ConfigTypeError("configurable['storage_url'] must be a URL or a path")
     options = configurable.get("storage_options") or {}
     if not isinstance(options, Mapping):
         raise ConfigTypeError("configurable['storage_options'] must be a dict")
-    strategy = configurable.get("url_strategy", "jupyter")
+    # storage_options may carry any open_store argument; the top-level keys win.
     kwargs: dict[str, Any] = dict(options)
-    if strategy == "jupyter":
-        kwargs["jupyter_base_url"] = f"http://localhost:{jupyter_port(configurable)}"
-    from .backends import backend_class, split_protocol
-    from .backends.local import LocalBackend
-
-    if issubclass(backend_class(split_protocol(os.fspath(url))), LocalBackend):
-        kwargs["permissions"] = configurable.get("execution_dir_permissions", "container")
-    return open_store(url, url_strategy=strategy, **kwargs)
+    kwargs["url_strategy"] = configurable.get("url_strategy", kwargs.get("url_strategy", "jupyter"))
+    if kwargs["url_strategy"] == "jupyter":
+        kwargs.setdefault("jupyter_base_url", f"http://localhost:{jupyter_port(configurable)}")
+    if is_local(url):
+        kwargs["permissions"] = configurable.get(
+            "execution_dir_permissions", kwargs.get("permissions", "container")
+        )
+    return open_store(url, **kwargs)
 
 
 class FileManager:
@@ -124,9 +133,11 @@ class FileManager:
         return path
 
     def _create_jupyter_url(self, folder_path: PurePath) -> str:
-        """The link to a path in the store (a JupyterLab link by default)."""
+        """The link to a path: a JupyterLab link inside the store, else a ``file://`` URI."""
         try:
             return self.store.url(folder_path)
+        except PathEscapeError:
+            return Path(os.path.abspath(folder_path)).as_uri()  # the original's as_uri()
         except Exception as exc:
             logger.warning("Failed to create Jupyter URL: %s", exc)
             return str(folder_path)

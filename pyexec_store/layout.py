@@ -146,6 +146,9 @@ def parse_since(since: object, now: datetime | None = None) -> datetime | None:
     age such as ``"30m"``, ``"12h"``, ``"7d"``, ``"2w"``.
     """
     now = now or datetime.now()
+    if isinstance(since, datetime) and since.tzinfo is not None:
+        # Folder names carry local time: compare in local time.
+        return since.astimezone().replace(tzinfo=None)
     if since is None or isinstance(since, datetime):
         return since
     if isinstance(since, timedelta):

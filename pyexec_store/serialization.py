@@ -1073,14 +1073,6 @@ def load_results(path_or_url: str | os.PathLike[str], **storage_options: Any) ->
     pyexec_store.StorageError
         If the document cannot be read.
     """
-    from .backends import backend_class, split_protocol
+    from .backends import read_file_url
 
-    text = os.fspath(path_or_url)
-    protocol = split_protocol(text)
-    if protocol == "file":
-        local = text[7:] if text.startswith("file://") else text
-        parent, name = os.path.dirname(os.path.abspath(local)), os.path.basename(local)
-    else:
-        parent, _, name = text.rstrip("/").rpartition("/")
-    backend = backend_class(protocol)(parent or ".", **storage_options)
-    return decode_results(backend.read(name))
+    return decode_results(read_file_url(path_or_url, **storage_options))

@@ -17,11 +17,9 @@ from upath import UPath
 
 from . import layout, notebooks
 from .backends import Backend, WriteItem, get_backend
-from .backends.local import LocalBackend
 from .errors import (
     ConfigError,
     ConfigTypeError,
-    PathEscapeError,
     StorageError,
     StorageExistsError,
 )
@@ -35,7 +33,7 @@ JSON = "application/json"
 IPYNB = "application/x-ipynb+json"
 PNG = "image/png"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_RETRIES = 1000  # exclusive-create retries before giving up on a number
+_RETRIES = 100  # numbers tried before giving up (each taken by another writer)
 
 StrPath = str | os.PathLike[str] | UPath
 
@@ -82,14 +80,7 @@ class ArtifactStore:
     # -- paths --------------------------------------------------------------
     def _rel(self, path: StrPath | PurePath) -> str:
         """The root-relative path of a path inside the store."""
-        text = os.fspath(path) if not isinstance(path, UPath) else str(path)
-        try:
-            return self.backend.relative(text)
-        except PathEscapeError:
-            # A path already relative to the root, e.g. "executed_scripts/…".
-            if "://" not in text and not os.path.isabs(text):
-                return layout.check_relative(text.replace(os.sep, "/").strip("/"))
-            raise
+        return self.backend.relative(str(path) if isinstance(path, UPath) else os.fspath(path))
 
     def _folder(self, ctx: PythonExecutionContext) -> str:
         if not isinstance(ctx, PythonExecutionContext):
@@ -133,6 +124,7 @@ class ArtifactStore:
                 "finished_at": None,
                 "pyexec_store_version": _version(),
             }
+            folder_url = self.urls.folder_url(ex.folder)  # before the claim: nothing orphaned
             self.backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}")
             try:
                 self.backend.write(
@@ -148,7 +140,7 @@ class ArtifactStore:
             raise StorageExistsError("claim", ex.folder, self.backend.endpoint(), "taken")
         ctx = PythonExecutionContext(
             folder_path=self.backend.upath(ex.folder),
-            folder_url=self.urls.folder_url(ex.folder),
+            folder_url=folder_url,
             attempts_folder=self.backend.upath(f"{ex.folder}/{layout.ATTEMPTS_DIR}"),
         )
         ctx._metadata = meta
@@ -277,31 +269,32 @@ class ArtifactStore:
         return self.save_figures(ctx, [figure])[0]
 
     def save_figures(self, ctx: PythonExecutionContext, figures: Iterable[Any]) -> list[UPath]:
-        """Write several figures at once (sent concurrently where the storage allows)."""
+        """Write several figures at once (sent concurrently where the storage allows).
+
+        Each figure takes the next free number; one whose number another writer
+        took (a resumed copy of this execution) is written again under a new one.
+        """
         folder = self._folder(ctx)
         pngs = [_png_bytes(f) for f in figures]
-        items = [
-            WriteItem(layout.figure_file(folder, ctx._allocate_figure()), png, True, PNG)
-            for png in pngs
-        ]
-        try:
-            self.backend.write_many(items)
-        except StorageExistsError:
-            # Another writer (a resumed copy of this execution) took a number: go one by one.
-            items = [self._write_numbered_figure(ctx, folder, png) for png in pngs]
-        return [self.backend.upath(item.path) for item in items]
-
-    def _write_numbered_figure(
-        self, ctx: PythonExecutionContext, folder: str, png: bytes
-    ) -> WriteItem:
+        written: dict[int, str] = {}
+        pending = list(range(len(pngs)))
         for _ in range(_RETRIES):
-            item = WriteItem(layout.figure_file(folder, ctx._allocate_figure()), png, True, PNG)
-            try:
-                self.backend.write(item.path, png, exclusive=True, content_type=PNG)
-                return item
-            except StorageExistsError:
-                if self.backend.read(item.path) == png:  # our own write, sent before the failure
-                    return item
+            if not pending:
+                return [self.backend.upath(written[i]) for i in range(len(pngs))]
+            items = [
+                WriteItem(layout.figure_file(folder, ctx._allocate_figure()), pngs[i], True, PNG)
+                for i in pending
+            ]
+            outcomes = self.backend.write_many(items)
+            retry = []
+            for i, item, outcome in zip(pending, items, outcomes, strict=True):
+                if outcome is None:
+                    written[i] = item.path
+                elif isinstance(outcome, StorageExistsError):
+                    retry.append(i)
+                else:
+                    raise outcome
+            pending = retry
         raise StorageExistsError("write", f"{folder}/figures", None, "no free figure number")
 
     def create_attempt_notebook(
@@ -318,19 +311,23 @@ class ArtifactStore:
 
         Numbers are handed out under the context's lock and the notebook is
         written with an exclusive create, so threads sharing a context never
-        share a number and no notebook is ever overwritten.
+        share a number and no notebook is ever overwritten. (Two processes that
+        each resume the same execution keep separate counts: their notebooks
+        never overwrite each other, but their numbers may repeat.)
         """
-        if not isinstance(code, str):
-            raise ConfigTypeError(f"code must be a str, not {type(code).__name__}")
+        for name, value in (("code", code), ("stage", stage)):
+            if not isinstance(value, str):
+                raise ConfigTypeError(f"{name} must be a str, not {type(value).__name__}")
         folder = self._folder(ctx)
         if ctx.context_file_path is None:
             logger.warning("Context file not found when creating notebook: %s", folder)
         for _ in range(_RETRIES):
             number = ctx._allocate_attempt()
             rel = layout.attempt_file(folder, number, stage)
+            link = self.urls.url(rel)  # before writing: a bad link setting must not orphan a file
             notebook = notebooks.attempt_notebook(
                 number,
-                str(stage),
+                stage,
                 code,
                 error_context=error_context,
                 approval_context=approval_context,
@@ -343,7 +340,7 @@ class ArtifactStore:
                 break
             except StorageExistsError:
                 continue
-        else:  # pragma: no cover
+        else:  # pragma: no cover - a hundred numbers taken by other writers
             raise StorageExistsError("write", f"{folder}/attempts", None, "no free number")
         path = self.backend.upath(rel)
         with ctx._lock:
@@ -351,9 +348,9 @@ class ArtifactStore:
                 NotebookAttempt(
                     notebook_type=notebook_type,
                     attempt_number=number,
-                    stage=str(stage),
+                    stage=stage,
                     notebook_path=path,
-                    notebook_link=self.urls.url(rel),
+                    notebook_link=link,
                     error_context=error_context,
                 )
             )
@@ -493,7 +490,7 @@ def _png_bytes(figure: Any) -> bytes:
 
 
 def open_store(
-    url: StrPath | None = None,
+    url: str | os.PathLike[str] | None = None,
     *,
     url_strategy: str | None = None,
     url_expires: int = 3600,
@@ -539,15 +536,5 @@ def open_store(
     )
     if url is None:
         url = os.environ.get("PYEXEC_STORE_URL") or DEFAULT_URL
-    backend_options = dict(storage_options)
-    from .backends import backend_class, split_protocol
-
-    if not isinstance(url, (str, os.PathLike)):
-        raise ConfigTypeError(f"a store URL must be a str or path, not {type(url).__name__}")
-    cls = backend_class(split_protocol(os.fspath(url)))
-    if permissions is not None:
-        if not issubclass(cls, LocalBackend):
-            raise ConfigError("permissions apply to local stores only")
-        backend_options["permissions"] = permissions
-    backend = get_backend(url, **backend_options)
+    backend = get_backend(url, permissions=permissions, **storage_options)
     return ArtifactStore(backend, make_strategy(url_strategy, backend, options))

@@ -138,6 +138,11 @@ def test_facade_on_other_storage(memory_url: str, local_root: Path) -> None:
         ({"storage_options": "key=1"}, TypeError),
         ({"execution_dir_permissions": "everyone"}, ValueError),
         ({"url_strategy": "ftp"}, ValueError),
+        ({"storage_url": 5}, TypeError),
+        (
+            {"service_configs": {"jupyter": {"containers": {"read": {"port_host": 8088.7}}}}},
+            ValueError,
+        ),
     ],
 )
 def test_bad_configurable(
@@ -167,3 +172,22 @@ def test_load_context_from_any_storage(memory_url: str) -> None:
     path = store.save_context(ctx, {"from": "memory"})
     assert ps.load_context(str(path)) == {"from": "memory"}
     assert ps.load_context(memory_url + "/missing.json") is None
+
+
+def test_links_outside_the_store_are_file_uris(local_root: Path, tmp_path: Path) -> None:
+    fm = ps.FileManager(configurable(local_root))
+    assert fm._create_jupyter_url(tmp_path / "elsewhere") == (tmp_path / "elsewhere").as_uri()
+    assert fm._create_jupyter_url(fm.base_dir) == "http://localhost:8099/lab/tree/executed_scripts"
+
+
+def test_open_store_arguments_inside_storage_options(local_root: Path) -> None:
+    conf = {
+        "agent_data_dir": str(local_root),
+        "storage_options": {"url_strategy": "file", "permissions": "private"},
+    }
+    ctx = ps.FileManager(conf).create_execution_folder("opts")
+    assert ctx.folder_url == ctx.folder_path.as_uri()
+    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o2700
+    conf["execution_dir_permissions"] = "group"  # the top-level key wins
+    ctx = ps.FileManager(conf).create_execution_folder("opts")
+    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o2775

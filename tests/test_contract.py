@@ -305,3 +305,53 @@ def test_layout_names_match_what_is_parsed() -> None:
     parsed = layout.parse_execution_folder(ex.folder)
     assert parsed == ex
     assert ex.folder.startswith("executed_scripts/2026-01/execution_20260102_030405_a_b_")
+
+
+class ResumedWritersContract:
+    """Two writers resuming one execution: figures never collide or leave orphans."""
+
+    def test_two_resumed_contexts_share_figure_numbers_safely(
+        self, store: ps.ArtifactStore
+    ) -> None:
+        ctx = store.create_execution("two")
+        first = store.open_execution(ctx.folder_path)
+        second = store.open_execution(ctx.folder_path)
+        a = store.save_figures(first, [PNG + b"a1", PNG + b"a2"])
+        b = store.save_figures(second, [PNG + b"b1", PNG + b"b2"])
+        assert [p.name for p in a] == ["figure_01.png", "figure_02.png"]
+        assert [p.name for p in b] == ["figure_03.png", "figure_04.png"]
+        stored = {p.name: store.backend.read(store._rel(p)) for p in a + b}
+        assert stored == {
+            "figure_01.png": PNG + b"a1",
+            "figure_02.png": PNG + b"a2",
+            "figure_03.png": PNG + b"b1",
+            "figure_04.png": PNG + b"b2",
+        }
+        names = StoreContract.files(store, ctx)
+        assert sorted(n for n in names if n.startswith("figures/")) == [
+            f"figures/figure_0{i}.png" for i in range(1, 5)
+        ]
+
+    def test_a_bad_stage_does_not_use_up_a_number(self, store: ps.ArtifactStore) -> None:
+        ctx = store.create_execution("stage")
+        with pytest.raises(TypeError):
+            store.create_attempt_notebook(ctx, "x", stage=5)  # type: ignore[arg-type]
+        assert store.create_attempt_notebook(ctx, "x").name.startswith("01_")
+
+
+class TestLocalResumed(ResumedWritersContract):
+    @pytest.fixture
+    def store(self, local_root: Path) -> ps.ArtifactStore:
+        return ps.open_store(local_root)
+
+
+class TestMemoryResumed(ResumedWritersContract):
+    @pytest.fixture
+    def store(self, memory_url: str) -> ps.ArtifactStore:
+        return ps.open_store(memory_url)
+
+
+class TestS3Resumed(ResumedWritersContract):
+    @pytest.fixture
+    def store(self, s3: Any) -> ps.ArtifactStore:
+        return ps.open_store(f"s3://{BUCKET}/archive", **s3_options(s3))

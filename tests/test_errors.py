@@ -92,3 +92,40 @@ def test_generic_backend_with_missing_package_names_it(monkeypatch: pytest.Monke
 def test_local_scheme_is_a_local_store(tmp_path: Path) -> None:
     store = ps.open_store(f"local://{tmp_path}/s")
     assert store.backend.root == str(tmp_path / "s")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"url_strategy": "jupyter", "jupyter_base_url": 8088}, TypeError),
+        ({"url_strategy": "jupyter", "jupyter_base_url": "localhost:8088"}, ValueError),
+        ({"url_strategy": "jupyter", "jupyter_base_url": "http://[bad"}, ValueError),
+        ({"url_strategy": "jupyter", "jupyter_prefix": 5}, TypeError),
+        ({"public_endpoint_url": "minio.example.org"}, ValueError),
+    ],
+)
+def test_bad_link_settings_fail_at_open(
+    memory_url: str, kwargs: dict[str, object], error: type
+) -> None:
+    with pytest.raises(error) as info:
+        ps.open_store(memory_url, **kwargs)
+    assert isinstance(info.value, ps.PyExecStoreError)
+
+
+def test_timezone_aware_since(memory_url: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    store = ps.open_store(memory_url)
+    store.create_execution("tz")
+    hour_ago = datetime.now(timezone.utc) - timedelta(hours=1)
+    assert len(store.list_executions(since=hour_ago)) == 1
+    assert store.list_executions(since=hour_ago + timedelta(hours=2)) == []
+
+
+def test_jupyter_links_outside_executed_scripts(tmp_path: Path) -> None:
+    store = ps.open_store(tmp_path, url_strategy="jupyter", jupyter_base_url="http://h:1")
+    assert store.url(tmp_path / "executed_scripts") == "http://h:1/lab/tree/executed_scripts"
+    assert store.url(tmp_path / "executed_scripts/2026-01/x y.ipynb") == (
+        "http://h:1/lab/tree/executed_scripts/2026-01/x%20y.ipynb"
+    )
+    assert store.url(tmp_path / "notes.txt") == (tmp_path / "notes.txt").as_uri()

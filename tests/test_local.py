@@ -20,7 +20,7 @@ def mode(path: Path) -> int:
     [
         (None, 0o2775, 0o664),
         ("group", 0o2775, 0o664),
-        ("container", 0o2777, 0o666),
+        ("container", 0o2777, 0o664),
         ("private", 0o2700, 0o600),
         (0o2750, 0o2750, 0o640),
     ],
@@ -77,7 +77,7 @@ def test_a_failed_write_leaves_nothing(local_root: Path, monkeypatch: pytest.Mon
     store = ps.open_store(local_root)
     ctx = store.create_execution("fail")
 
-    def disk_full(*args: object) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", disk_full)
@@ -124,6 +124,42 @@ def test_paths_relative_to_the_working_directory(
     fm = ps.FileManager({"agent_data_dir": "_agent_data"})
     written = fm.save_results({"a": 1}, relative_folder)
     assert written == ctx.folder_path / "results.json"
-    # A path relative to the store root works too.
+    # On local disk a relative path is relative to the working directory, never
+    # guessed to be relative to the root: this one is outside the store.
     inside = ctx.folder_path.relative_to(tmp_path / "_agent_data")
-    assert store.url(inside / "results.json") == written.as_uri()
+    with pytest.raises(ps.PathEscapeError):
+        store.url(inside / "results.json")
+
+
+def test_folders_above_the_root_keep_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        root = tmp_path / "a" / "b" / "root"
+        ps.open_store(root, permissions="container").create_execution("x")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "a") == 0o755 and mode(tmp_path / "a" / "b") == 0o755
+    assert mode(root) == 0o2777
+
+
+def test_a_planted_symlink_cannot_redirect_writes(local_root: Path, tmp_path: Path) -> None:
+    store = ps.open_store(local_root, permissions="container")
+    ctx = store.create_execution("link")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (ctx.folder_path / "figures").symlink_to(outside)  # e.g. by another user of a 2777 folder
+    with pytest.raises(ps.StorageError, match=r"Not a directory|symbolic link"):
+        store.save_figure(ctx, b"\x89PNG\r\n\x1a\n")
+    (ctx.folder_path / "results.json").symlink_to(outside / "victim.json")
+    store.save_results(ctx, {"a": 1})  # replaces the link itself, never writes through it
+    assert list(outside.iterdir()) == []
+    assert not (ctx.folder_path / "results.json").is_symlink()
+
+
+def test_results_written_outside_a_store_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o000)  # even the most open umask gives no world write
+    try:
+        meta = ps.serialize_results_to_file({"a": 1}, tmp_path / "r.json")
+    finally:
+        os.umask(old)
+    assert meta["success"] and mode(tmp_path / "r.json") == 0o664

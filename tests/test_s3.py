@@ -190,3 +190,75 @@ def test_presigned_region_follows_the_environment(s3: Any, monkeypatch: pytest.M
     url = store.url("executed_scripts/x.json")
     assert "%2Feu-west-3%2Fs3%2Faws4_request" in url
     assert verify_presigned_get(url, S3_SECRET)
+
+
+def test_silent_endpoint_fails_in_bounded_time() -> None:
+    """A server that accepts connections and never answers must not hang the caller."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    store = ps.open_store(
+        f"s3://{BUCKET}/runs",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        key=S3_KEY,
+        secret=S3_SECRET,
+        config_kwargs={"read_timeout": 1, "connect_timeout": 1},
+        deadline=2,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(ps.StorageError) as info:
+            store.create_execution("silent")
+        assert time.monotonic() - started < 8
+        assert f"127.0.0.1:{port}" in str(info.value) and "no answer within" in str(info.value)
+        started = time.monotonic()
+        with pytest.raises(ps.StorageError):
+            store.list_executions()
+        assert time.monotonic() - started < 8
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        listener.close()
+
+
+def test_access_denied_is_a_permission_error_without_the_secret(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    s3.inject_faults(1, 403, "AccessDenied")
+    with pytest.raises(ps.StoragePermissionError) as info:
+        store.create_execution("denied")
+    assert isinstance(info.value, PermissionError)
+    text = f"{info.value} {info.value!r} {store!r}"
+    assert S3_SECRET not in text and s3.endpoint_url in text
+
+
+def test_listing_a_missing_bucket_is_an_error_not_an_empty_store(s3: Any) -> None:
+    with pytest.raises(ps.StorageNotFoundError, match="no-such-bucket"):
+        ps.open_store("s3://no-such-bucket/runs", **s3_options(s3)).list_executions()
+    # A bucket without executions yet is simply empty.
+    assert ps.open_store(f"s3://{BUCKET}/nothing-here", **s3_options(s3)).list_executions() == []
+
+
+def test_bucket_root_without_prefix(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}", **s3_options(s3))
+    ctx = store.create_execution("top")
+    assert str(ctx.folder_path).startswith(f"s3://{BUCKET}/executed_scripts/")
+    assert [r.path for r in store.list_executions()] == [ctx.folder_path]

@@ -18,6 +18,7 @@ from typing import Any
 import fsspec
 
 from ..errors import (
+    ConfigError,
     ConfigTypeError,
     MissingDependencyError,
     UnknownProtocolError,
@@ -29,7 +30,9 @@ __all__ = [
     "Backend",
     "WriteItem",
     "get_backend",
+    "is_local",
     "known_backends",
+    "read_file_url",
     "register_backend",
     "write_file_url",
 ]
@@ -97,15 +100,36 @@ def backend_class(protocol: str) -> type[Backend]:
     )
 
 
-def get_backend(url: str | os.PathLike[str], **options: Any) -> Backend:
-    """Open the backend serving ``url`` (a path or an fsspec URL)."""
+def _store_url(url: object) -> str:
     if not isinstance(url, (str, os.PathLike)):
         raise ConfigTypeError(f"a store URL must be a str or path, not {type(url).__name__}")
     text = os.fspath(url)
-    if not text:
-        raise UnknownProtocolError("an empty store URL")
+    if not isinstance(text, str) or not text:
+        raise UnknownProtocolError(f"not a store URL: {url!r}")
+    return text
+
+
+def is_local(url: str | os.PathLike[str]) -> bool:
+    """Whether ``url`` names a store on local disk (where permissions apply)."""
+    from .local import LocalBackend
+
+    return issubclass(backend_class(split_protocol(_store_url(url))), LocalBackend)
+
+
+def get_backend(
+    url: str | os.PathLike[str], *, permissions: str | int | None = None, **options: Any
+) -> Backend:
+    """Open the backend serving ``url`` (a path or an fsspec URL).
+
+    ``permissions`` is for local stores only; anywhere else it is an error.
+    """
+    text = _store_url(url)
     protocol = split_protocol(text)
     cls = backend_class(protocol)
+    if permissions is not None:
+        if not is_local(text):
+            raise ConfigError("permissions apply to local stores only")
+        options["permissions"] = permissions
     try:
         return cls(text, **options)
     except ImportError as exc:
@@ -126,17 +150,33 @@ def write_file_url(
 
     A temporary file and a rename locally, a single PUT on S3.
     """
-    text = os.fspath(path_or_url)
-    protocol = split_protocol(text)
-    if protocol in ("file", "local"):
+    protocol, parent, name = _split_file(os.fspath(path_or_url))
+    if protocol == "file":
+        # A plain file, not a store: no backend per call, and the umask's mode (as
+        # open() would give) minus world write, not a store's permission policy.
         from .local import atomic_write
 
-        path = text.split("://", 1)[1] if "://" in text else text
         try:
-            atomic_write(os.path.abspath(path), data)
+            atomic_write(parent, name, data)
         except OSError as exc:
-            raise storage_error(exc, "write", path) from None
+            raise storage_error(exc, "write", os.path.join(parent, name)) from None
         return
+    backend_class(protocol)(parent, **storage_options).write(name, data, content_type=content_type)
+
+
+def read_file_url(path_or_url: str | os.PathLike[str], **storage_options: Any) -> bytes:
+    """The bytes of one file, wherever ``path_or_url`` points."""
+    protocol, parent, name = _split_file(os.fspath(path_or_url))
+    return backend_class(protocol)(parent, **storage_options).read(name)
+
+
+def _split_file(text: str) -> tuple[str, str, str]:
+    """(protocol, parent folder, file name) of a file path or URL; local paths made absolute."""
+    protocol = split_protocol(text)
+    if protocol in ("file", "local"):
+        from .local import local_path
+
+        path = os.path.abspath(local_path(text))
+        return "file", os.path.dirname(path), os.path.basename(path)
     parent, _, name = text.rstrip("/").rpartition("/")
-    backend = backend_class(protocol)(parent, **storage_options)
-    backend.write(name, data, content_type=content_type)
+    return protocol, parent, name

@@ -98,15 +98,21 @@ class Backend:
         return f"{self.root.rstrip('/')}/{rel}"
 
     def relative(self, path: str | UPath) -> str:
-        """The path of ``path`` relative to the root (inverse of :meth:`full_path`)."""
+        """The path of ``path`` relative to the root (inverse of :meth:`full_path`).
+
+        ``path`` is a URL or an absolute path inside the root, or a path already
+        relative to the root (``"executed_scripts/…"``).
+        """
         text = str(path)
         stripped = self.fs._strip_protocol(text) if "://" in text else text
         root = self.root.rstrip("/")
         if stripped == root:
             return ""
-        if not stripped.startswith(root + "/"):
-            raise PathEscapeError(f"{text!r} is not inside the store root {self.describe()}")
-        return check_relative(stripped[len(root) + 1 :])
+        if stripped.startswith(root + "/"):
+            return check_relative(stripped[len(root) + 1 :])
+        if "://" not in text and not text.startswith("/"):
+            return check_relative(text.strip("/"))
+        raise PathEscapeError(f"{text!r} is not inside the store root {self.describe()}")
 
     def upath(self, rel: str) -> UPath:
         """A :class:`~upath.UPath` for ``rel``, usable with the same filesystem."""
@@ -166,12 +172,23 @@ class Backend:
             else:
                 self.fs.pipe_file(path, data)
 
-    def write_many(self, items: Sequence[WriteItem]) -> None:
-        """Write several objects; backends that can send them concurrently do."""
+    def write_many(self, items: Sequence[WriteItem]) -> list[StorageError | None]:
+        """Write several objects (concurrently where the storage allows).
+
+        Returns one outcome per item, in order: ``None`` when it was written,
+        else the :class:`StorageError` it failed with. Nothing is raised for a
+        failed item, so the caller sees which ones went through.
+        """
+        outcomes: list[StorageError | None] = []
         for item in items:
-            self.write(
-                item.path, item.data, exclusive=item.exclusive, content_type=item.content_type
-            )
+            try:
+                self.write(
+                    item.path, item.data, exclusive=item.exclusive, content_type=item.content_type
+                )
+                outcomes.append(None)
+            except StorageError as exc:
+                outcomes.append(exc)
+        return outcomes
 
     # -- reading ------------------------------------------------------------
     def read(self, rel: str) -> bytes:

@@ -1,9 +1,14 @@
-"""Local-disk backend (``file://`` and plain paths).
+"""Local-disk backend (``file://``, ``local://`` and plain paths).
 
 Writes are atomic (a temporary file in the same folder, then a rename), an
 exclusive create is a hard link that fails if the name exists (so even a claim
 is never seen half-written), and POSIX permissions are applied here and only
 here, by policy.
+
+Below the root, folders are walked one at a time with ``O_NOFOLLOW`` and every
+file operation is made relative to the folder's descriptor: a symlink planted
+inside the store (say in a folder a container user may write) cannot redirect
+a write outside it.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -20,28 +25,39 @@ from fsspec.implementations.local import LocalFileSystem
 from ..errors import ConfigError, ConfigTypeError
 from .base import Backend
 
-#: Folder modes by policy. Setgid keeps the folder's group on what is created inside.
-PERMISSION_POLICIES: dict[str, int] = {
-    "group": 0o2775,
-    "container": 0o2777,  # the seed's mode, so a container user (jovyan) can write
-    "private": 0o2700,
+#: (folder mode, file mode) by policy. Setgid keeps the folder's group on what
+#: is created inside; no named policy makes a file world-writable.
+PERMISSION_POLICIES: dict[str, tuple[int, int]] = {
+    "group": (0o2775, 0o664),
+    "container": (0o2777, 0o664),  # the seed's folders, so a container user (jovyan) can write
+    "private": (0o2700, 0o600),
 }
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_counter = itertools.count()
 
 
-def folder_mode(policy: str | int) -> int:
-    """The folder mode of a permission policy (a name above or an int mode)."""
+def permission_modes(policy: str | int) -> tuple[int, int]:
+    """The (folder, file) modes of a policy name, or of an int folder mode."""
     if isinstance(policy, bool) or not isinstance(policy, (str, int)):
         raise ConfigTypeError(f"permissions must be a policy name or an int, not {policy!r}")
     if isinstance(policy, int):
         if not 0 <= policy <= 0o7777:
             raise ConfigError(f"permissions={policy:#o} is not a file mode")
-        return policy
+        return policy, policy & 0o666  # files never get execute, setgid or sticky bits
     try:
         return PERMISSION_POLICIES[policy]
     except KeyError:
         raise ConfigError(
             f"permissions={policy!r}: choose one of {sorted(PERMISSION_POLICIES)} or an int mode"
         ) from None
+
+
+def local_path(url: str) -> str:
+    """``url`` without a ``file://`` or ``local://`` scheme."""
+    for scheme in ("file://", "local://"):
+        if url.startswith(scheme):
+            return url[len(scheme) :]
+    return url
 
 
 class LocalBackend(Backend):
@@ -53,33 +69,23 @@ class LocalBackend(Backend):
         A path or ``file://`` URL; relative paths are resolved now.
     permissions
         ``"group"`` (folders 2775, files 664; the default), ``"container"``
-        (2777/666), ``"private"`` (2700/600) or an int folder mode; files get the
-        folder mode's read and write bits.
+        (2777/664), ``"private"`` (2700/600) or an int folder mode (files get
+        its read and write bits). Applies to the root and what is created in
+        it, never to folders above the root.
     """
 
     protocol: ClassVar[str] = "file"
 
     def __init__(self, url: str, *, permissions: str | int = "group", **storage_options: Any):
-        self.dir_mode = folder_mode(permissions)
-        # Files never get execute, setgid or sticky bits.
-        self.file_mode = self.dir_mode & 0o666
-        self._made: set[str] = set()
-        self._made_lock = threading.Lock()
+        self.dir_mode, self.file_mode = permission_modes(permissions)
         super().__init__(url, **storage_options)
 
     def _open_fs(self, url: str) -> tuple[LocalFileSystem, str]:
-        for scheme in ("file://", "local://"):
-            if url.startswith(scheme):
-                url = url[len(scheme) :]
-        path = url
-        return LocalFileSystem(), str(Path(path).expanduser().resolve())
+        return LocalFileSystem(), str(Path(local_path(url)).expanduser().resolve())
 
     def relative(self, path: str | Any) -> str:
-        text = str(path)
-        if text.startswith("file://"):
-            text = text[len("file://") :]
         # A relative local path means relative to the working directory, as everywhere.
-        return super().relative(os.path.abspath(text))
+        return super().relative(os.path.abspath(local_path(str(path))))
 
     def upath(self, rel: str) -> Any:
         from upath import UPath
@@ -92,93 +98,122 @@ class LocalBackend(Backend):
     def describe(self) -> str:
         return self.root
 
+    def _open_root(self, create: bool) -> int:
+        try:
+            return os.open(self.root, _DIR)  # the root itself may be a link the user chose
+        except FileNotFoundError:
+            if not create:
+                raise
+        parent = os.path.dirname(self.root)
+        os.makedirs(parent, exist_ok=True)  # above the root: no policy, the umask decides
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(self.root, 0o700)
+            os.chmod(self.root, self.dir_mode)  # chmod: the umask must not weaken the policy
+        return os.open(self.root, _DIR)
+
+    @contextlib.contextmanager
+    def _folder(self, parts: list[str], create: bool) -> Iterator[int]:
+        """A descriptor of ``root/parts...``, opened part by part without following links."""
+        fd = self._open_root(create)
+        try:
+            for part in parts:
+                try:
+                    child = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    made = False
+                    with contextlib.suppress(FileExistsError):
+                        os.mkdir(part, 0o700, dir_fd=fd)
+                        made = True
+                    child = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
+                    if made:
+                        os.fchmod(child, self.dir_mode)
+                os.close(fd)
+                fd = child
+            yield fd
+        finally:
+            os.close(fd)
+
     def makedirs(self, rel: str) -> None:
         """Create ``rel`` and its missing parents with the policy's folder mode."""
-        if rel in self._made:
-            return
-        with self.errors("create folder", rel):
-            missing: list[str] = []
-            path = Path(self.full_path(rel))
-            while not path.exists():
-                missing.append(str(path))
-                path = path.parent
-            for folder in reversed(missing):
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(folder)
-                    # chmod, not mkdir's mode: the umask must not weaken the policy.
-                    os.chmod(folder, self.dir_mode)
-        with self._made_lock:
-            self._made.add(rel)
+        self.full_path(rel)  # refuses a path that would leave the root
+        with self.errors("create folder", rel), self._folder(rel.split("/"), create=True):
+            pass
 
     def write(
         self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
     ) -> None:
-        parent_rel = rel.rsplit("/", 1)[0] if "/" in rel else ""
-        if parent_rel:
-            self.makedirs(parent_rel)
-        with self.errors("write", rel):
-            atomic_write(self.full_path(rel), data, mode=self.file_mode, exclusive=exclusive)
+        self.full_path(rel)  # refuses a path that would leave the root
+        *parents, name = rel.split("/")
+        with self.errors("write", rel), self._folder(parents, create=True) as folder:
+            atomic_write(folder, name, data, mode=self.file_mode, exclusive=exclusive)
 
 
-_counter = itertools.count()
-
-
-def _create_temp(target: str) -> tuple[int, str]:
-    """Open a new hidden temporary file next to ``target`` (never an existing one)."""
-    folder, name = os.path.split(target)
+def _create_temp(folder: int, name: str) -> tuple[int, str]:
+    """Open a new hidden temporary file next to ``name`` (never an existing one)."""
     while True:
         # pid + counter: unique without the random names (and their cost) of mkstemp;
         # O_EXCL still guards against a leftover from a crashed process.
-        tmp = os.path.join(folder, f".{name}.{os.getpid()}-{next(_counter)}.tmp")
+        tmp = f".{name}.{os.getpid()}-{next(_counter)}.tmp"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         try:
             # 0o664 before the umask: a temporary file is never world-writable.
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o664), tmp
+            return os.open(tmp, flags, 0o664, dir_fd=folder), tmp
         except FileExistsError:
             continue
 
 
 def atomic_write(
-    target: str, data: bytes, *, mode: int | None = None, exclusive: bool = False
+    folder: str | int, name: str, data: bytes, *, mode: int | None = None, exclusive: bool = False
 ) -> None:
-    """Write ``data`` to ``target`` so that readers see all of it or nothing.
+    """Write ``data`` to ``folder/name`` so that readers see all of it or nothing.
 
     The bytes go to a temporary file in the same folder, which is then renamed
-    over ``target`` (or, with ``exclusive``, hard-linked to it, which fails if
-    ``target`` exists). ``mode`` sets the file's permissions exactly; without
-    it they follow the umask, as for a plain ``open``, minus world write.
+    over ``name`` (or, with ``exclusive``, hard-linked to it, which fails if
+    ``name`` exists). ``folder`` is a path or an open folder descriptor.
+    ``mode`` sets the file's permissions exactly; without it they follow the
+    umask, as for a plain ``open``, minus world write.
     """
-    fd, tmp = _create_temp(target)
+    if isinstance(folder, str):
+        fd = os.open(folder, _DIR)
+        try:
+            return atomic_write(fd, name, data, mode=mode, exclusive=exclusive)
+        finally:
+            os.close(fd)
+    out, tmp = _create_temp(folder, name)
     try:
         try:
             if mode is not None:
-                os.fchmod(fd, mode)
+                os.fchmod(out, mode)
             view = memoryview(data)
             while view:
-                view = view[os.write(fd, view) :]
+                view = view[os.write(out, view) :]
         finally:
-            os.close(fd)
+            os.close(out)
         if exclusive:
-            _link_exclusive(tmp, target, data, 0o664 if mode is None else mode)
-            os.unlink(tmp)
+            _link_exclusive(folder, tmp, name, data, 0o664 if mode is None else mode)
+            os.unlink(tmp, dir_fd=folder)
         else:
-            os.replace(tmp, target)
+            os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+            os.unlink(tmp, dir_fd=folder)
         raise
 
 
-def _link_exclusive(tmp: str, target: str, data: bytes, mode: int) -> None:
-    """Publish ``tmp`` as ``target`` only if ``target`` does not exist yet.
+def _link_exclusive(folder: int, tmp: str, name: str, data: bytes, mode: int) -> None:
+    """Publish ``tmp`` as ``name`` only if ``name`` does not exist yet.
 
     A hard link publishes the complete file atomically; where the filesystem
     has no hard links, ``O_EXCL`` still makes the claim exclusive.
     """
     try:
-        os.link(tmp, target)
+        os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
     except FileExistsError:
         raise
     except OSError:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(name, flags, mode, dir_fd=folder)
         with os.fdopen(fd, "wb") as f:
             f.write(data)

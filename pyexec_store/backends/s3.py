@@ -5,35 +5,61 @@ LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on a
 server without conditional writes it falls back to a plain PUT, which the
 random execution id keeps safe. Several objects written together go out
 concurrently on s3fs's event loop.
+
+Every request has a deadline, so a dead or silent endpoint fails in seconds:
+botocore retries transient faults (5xx, throttling, dropped connections) with
+backoff, and each object must be sent, retries included, within a time that
+grows with its size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import errno
-from collections.abc import Sequence
-from typing import Any, ClassVar
+import os
+from collections.abc import Awaitable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import MissingDependencyError, StorageError
+from ..errors import ConfigError, MissingDependencyError, StorageError, StorageNotFoundError
 from .base import Backend, WriteItem
 
-#: Fail fast on a dead endpoint: seconds, not botocore's default minute.
+T = TypeVar("T")
+
+#: Fail fast on a dead endpoint: seconds, not botocore's default minutes.
 DEFAULT_CONFIG = {
     "connect_timeout": 3,
-    "read_timeout": 60,
+    "read_timeout": 10,
     "retries": {"max_attempts": 3, "mode": "standard"},
 }
+#: Deadline of one request with its retries (the ``deadline`` storage option),
+#: plus one second per MB sent.
+DEADLINE_SECONDS = 20.0
+DEADLINE_BYTES_PER_SECOND = 1_000_000
 
 
 class S3Backend(Backend):
-    """Executions in an S3 bucket (AWS, MinIO, or any S3-compatible server)."""
+    """Executions in an S3 bucket (AWS, MinIO, or any S3-compatible server).
+
+    Parameters
+    ----------
+    url
+        ``s3://bucket`` or ``s3://bucket/prefix``.
+    deadline
+        Seconds one request may take, retries included, plus one second per MB
+        sent (default 20).
+    **storage_options
+        s3fs options: ``endpoint_url``, ``key``, ``secret``, ``config_kwargs``, …
+    """
 
     protocol: ClassVar[str] = "s3"
     default_url_strategy: ClassVar[str] = "presigned"
 
-    def __init__(self, url: str, **storage_options: Any) -> None:
+    def __init__(self, url: str, *, deadline: float = DEADLINE_SECONDS, **storage_options: Any):
+        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
+            raise ConfigError(f"deadline={deadline!r}: expected a positive number of seconds")
+        self.deadline = float(deadline)
         try:
             import s3fs  # noqa: F401
         except ImportError:
@@ -52,29 +78,62 @@ class S3Backend(Backend):
             self.storage_options.get("endpoint_url")
             or client_kwargs.get("endpoint_url")
             or getattr(self.fs, "endpoint_url", None)
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
             or "AWS S3"
         )
 
-    async def _put(self, item: WriteItem) -> None:
+    async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
+        seconds = self.deadline + size / DEADLINE_BYTES_PER_SECOND
+        try:
+            return await asyncio.wait_for(work, seconds)
+        except asyncio.TimeoutError:
+            raise TimeoutError(errno.ETIMEDOUT, f"no answer within {seconds:.0f} s") from None
+
+    async def _put(self, item: WriteItem) -> StorageError | None:
         path = self.full_path(item.path)
         extra = {"ContentType": item.content_type} if item.content_type else {}
-        with self.errors("write", item.path):
+        try:
             if item.exclusive and self._conditional_put:
                 try:
-                    await self.fs._pipe_file(path, item.data, mode="create", **extra)
-                    return
+                    await self._deadline(
+                        self.fs._pipe_file(path, item.data, mode="create", **extra),
+                        len(item.data),
+                    )
+                    return None
                 except FileExistsError:
                     raise
                 except OSError as exc:
                     if exc.errno != errno.ENOSYS:  # 501 NotImplemented: no conditional writes
                         raise
                     self._conditional_put = False
-            await self.fs._pipe_file(path, item.data, **extra)
+            await self._deadline(self.fs._pipe_file(path, item.data, **extra), len(item.data))
+        except Exception as exc:
+            return self.translate(exc, "write", item.path)
+        return None
+
+    def write(
+        self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
+    ) -> None:
+        (outcome,) = self.write_many([WriteItem(rel, data, exclusive, content_type)])
+        if outcome is not None:
+            raise outcome
+
+    def write_many(self, items: Sequence[WriteItem]) -> list[StorageError | None]:
+        for item in items:
+            self.full_path(item.path)  # refuse a bad path before anything is sent
+
+        async def put_all() -> list[StorageError | None]:
+            return list(await asyncio.gather(*(self._put(i) for i in items)))
+
+        return sync(self.fs.loop, put_all) if items else []
 
     async def _get(self, rel: str) -> bytes:
         with self.errors("read", rel):
             # One GET: s3fs would first HEAD the object to size a concurrent download.
-            data: bytes = await self.fs._cat_file(self.full_path(rel), max_concurrency=1)
+            data: bytes = await self._deadline(
+                self.fs._cat_file(self.full_path(rel), max_concurrency=1)
+            )
             return data
 
     def read(self, rel: str) -> bytes:
@@ -93,26 +152,21 @@ class S3Backend(Backend):
             for rel, o in zip(rels, outcomes, strict=True)
         }
 
-    def write(
-        self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
-    ) -> None:
-        self.write_many([WriteItem(rel, data, exclusive, content_type)])
+    def listdir(self, rel: str) -> list[str]:
+        path = self.full_path(rel) if rel else self.root
 
-    def write_many(self, items: Sequence[WriteItem]) -> None:
-        async def put_all() -> list[BaseException | None]:
-            return await asyncio.gather(*(self._put(i) for i in items), return_exceptions=True)
+        async def ls() -> list[str]:
+            try:
+                entries = await self._deadline(self.fs._ls(path, detail=False, refresh=True))
+            except FileNotFoundError as exc:
+                # A missing prefix is an empty folder; a missing bucket is an error.
+                if "bucket" in str(exc).lower():
+                    raise StorageNotFoundError(
+                        "list", self.describe(), self.endpoint(), f"FileNotFoundError: {exc}"
+                    ) from None
+                return []
+            return [str(e) for e in entries]
 
-        for item in items:
-            self.full_path(item.path)  # refuse a bad path before anything is sent
-        if not items:
-            return
-        with self.errors("write", items[0].path):
-            outcomes = sync(self.fs.loop, put_all)
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        if failures:
-            first = failures[0]
-            raise (
-                first
-                if isinstance(first, StorageError)
-                else self.translate(first, "write", items[0].path)
-            )
+        with self.errors("list", rel):
+            entries = sync(self.fs.loop, ls)
+        return sorted({e.rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})

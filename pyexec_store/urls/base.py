@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from ..backends.base import Backend
 from ..errors import ConfigError, ConfigTypeError
@@ -22,6 +23,27 @@ class UrlOptions:
 
     def __post_init__(self) -> None:
         check_expires(self.expires)
+        check_http_url("jupyter_base_url", self.jupyter_base_url)
+        if self.public_endpoint_url is not None:
+            check_http_url("public_endpoint_url", self.public_endpoint_url)
+        if not isinstance(self.jupyter_prefix, str):
+            raise ConfigTypeError(
+                f"jupyter_prefix must be a str, not {type(self.jupyter_prefix).__name__}"
+            )
+
+
+def check_http_url(name: str, url: object) -> str:
+    """``url`` if it is an ``http(s)://host[:port][/path]`` URL."""
+    if not isinstance(url, str):
+        raise ConfigTypeError(f"{name} must be a str, not {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError as exc:
+        raise ConfigError(f"{name}={url!r} is not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+        raise ConfigError(f"{name}={url!r}: expected http(s)://host[:port][/path]")
+    return url
 
 
 def check_expires(expires: object) -> int:

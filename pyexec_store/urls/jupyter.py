@@ -16,7 +16,11 @@ class JupyterUrls(UrlStrategy):
     """JupyterLab links, as the seed's FileManager makes them."""
 
     def url(self, rel: str, *, expires: int | None = None) -> str:
-        inside = rel[len(SCRIPTS_DIR) + 1 :] if rel.startswith(SCRIPTS_DIR + "/") else rel
+        if rel != SCRIPTS_DIR and not rel.startswith(SCRIPTS_DIR + "/"):
+            # Outside executed_scripts/ (what the Jupyter root holds): the storage's own
+            # URL, as the original gave file:// URIs there.
+            return self.backend.uri(rel)
+        inside = rel[len(SCRIPTS_DIR) + 1 :]
         base = self.options.jupyter_base_url.rstrip("/")
         prefix = self.options.jupyter_prefix.strip("/")
         tail = "/".join(part for part in (prefix, inside) if part)

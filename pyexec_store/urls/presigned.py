@@ -8,7 +8,6 @@ the link must be signed for the host that will receive it.
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from ..backends.base import Backend
@@ -25,9 +24,11 @@ class PresignedUrls(UrlStrategy):
                 f"presigned URLs need an S3 store, not {backend.protocol or 'this'} storage"
             )
         super().__init__(backend, options)
+        # Built now, so a bad endpoint or credential setting fails at open_store
+        # (creating a client sends no request).
+        self._client = self._make_client()
 
-    @functools.cached_property
-    def _client(self) -> Any:
+    def _make_client(self) -> Any:
         import botocore.session
         from botocore.config import Config
 
