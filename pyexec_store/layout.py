@@ -29,7 +29,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 _FOLDER = re.compile(
     r"^execution_(?P<stamp>\d{8}_\d{6})_(?P<name>[A-Za-z0-9._-]+)_(?P<id>[0-9a-f]{8})$"
 )
-_ATTEMPT = re.compile(r"^(?P<number>\d+)_.*\.ipynb$")
+_ATTEMPT = re.compile(r"^(?P<number>\d+)_(?P<stage>.*)_(?P<time>\d{6})\.ipynb$")
 _FIGURE = re.compile(r"^figure_(?P<number>\d+)\.png$")
 _AGE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -127,10 +127,22 @@ def figure_file(folder: str, number: int) -> str:
     return f"{folder}/{FIGURES_DIR}/figure_{number:02d}.png"
 
 
-def attempt_number(filename: str) -> int | None:
-    """The ``NN`` of an attempt notebook's file name, or ``None``."""
+@dataclass(frozen=True)
+class AttemptName:
+    """The parts encoded in an attempt notebook's file name."""
+
+    number: int
+    stage: str
+    time: str
+    """``HHMMSS``."""
+
+
+def parse_attempt(filename: str) -> AttemptName | None:
+    """Number, (sanitised) stage and time of an attempt notebook, or ``None``."""
     match = _ATTEMPT.match(filename.rsplit("/", 1)[-1])
-    return int(match["number"]) if match else None
+    if match is None:
+        return None
+    return AttemptName(int(match["number"]), match["stage"], match["time"])
 
 
 def figure_number(filename: str) -> int | None:

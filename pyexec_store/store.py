@@ -174,7 +174,8 @@ class ArtifactStore:
             If ``folder_path`` holds no execution.
         """
         folder = self._rel(folder_path).rstrip("/")
-        if layout.parse_execution_folder(folder) is None:
+        ex = layout.parse_execution_folder(folder)
+        if ex is None:
             raise ConfigError(f"{folder_path} is not an execution folder")
         meta = self._read_json(f"{folder}/{layout.METADATA_FILE}")
         entries = set(self.backend.listdir(folder))
@@ -189,20 +190,22 @@ class ArtifactStore:
             ),
         )
         ctx._metadata = meta
+        day = f"{ex.created_at:%Y-%m-%d}"
         for filename in self.backend.listdir(f"{folder}/{layout.ATTEMPTS_DIR}"):
-            number = layout.attempt_number(filename)
-            if number is None:
+            attempt = layout.parse_attempt(filename)
+            if attempt is None:
                 continue
             rel = f"{folder}/{layout.ATTEMPTS_DIR}/{filename}"
-            stage = filename.split("_", 1)[1].rsplit("_", 1)[0]
+            t = attempt.time
             ctx.add_notebook_attempt(
                 NotebookAttempt(
                     notebook_type=NotebookType.EXECUTION_ATTEMPT,
-                    attempt_number=number,
-                    stage=stage,
+                    attempt_number=attempt.number,
+                    stage=attempt.stage,
                     notebook_path=self.backend.upath(rel),
                     notebook_link=self.urls.url(rel),
-                    created_at=str(meta.get("created_at", "")),
+                    # Names keep the time of day only: the date is the execution's.
+                    created_at=f"{day}T{t[:2]}:{t[2:4]}:{t[4:]}",
                 )
             )
         ctx.notebook_attempts.sort(key=lambda a: a.attempt_number)

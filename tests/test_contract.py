@@ -184,6 +184,10 @@ class StoreContract:
         assert again.folder_path == ctx.folder_path
         assert again.get_next_attempt_number() == 3
         assert [a.stage for a in again.notebook_attempts] == ["code_generation", "execution"]
+        original = {a.attempt_number: a.created_at[:19] for a in ctx.notebook_attempts}
+        for attempt in again.notebook_attempts:  # the time in the name, to the second
+            written = datetime.fromisoformat(original[attempt.attempt_number])
+            assert abs(datetime.fromisoformat(attempt.created_at) - written).total_seconds() <= 1
         assert again.context_file_path is not None
         assert store.load_context(again) == {"n": 1}
         third = store.create_attempt_notebook(again, "c")
