@@ -8,7 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 from s3server import RecordingMotoServer
+
+# Property tests do real I/O: on a shared 2-core machine a slow example is not a failure.
+settings.register_profile(
+    "pyexec", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("pyexec")
 
 # Fake credentials for the local S3 server, and no lookups of real ones.
 S3_KEY = "pyexec-test-key"
