@@ -98,12 +98,9 @@ class LocalBackend(Backend):
     def describe(self) -> str:
         return self.root
 
-    def _open_root(self, create: bool) -> int:
-        try:
+    def _open_root(self) -> int:
+        with contextlib.suppress(FileNotFoundError):
             return os.open(self.root, _DIR)  # the root itself may be a link the user chose
-        except FileNotFoundError:
-            if not create:
-                raise
         parent = os.path.dirname(self.root)
         os.makedirs(parent, exist_ok=True)  # above the root: no policy, the umask decides
         with contextlib.suppress(FileExistsError):
@@ -112,16 +109,15 @@ class LocalBackend(Backend):
         return os.open(self.root, _DIR)
 
     @contextlib.contextmanager
-    def _folder(self, parts: list[str], create: bool) -> Iterator[int]:
-        """A descriptor of ``root/parts...``, opened part by part without following links."""
-        fd = self._open_root(create)
+    def _folder(self, parts: list[str]) -> Iterator[int]:
+        """A descriptor of ``root/parts...``, created as needed and opened part by part
+        without following links."""
+        fd = self._open_root()
         try:
             for part in parts:
                 try:
                     child = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
                 except FileNotFoundError:
-                    if not create:
-                        raise
                     made = False
                     with contextlib.suppress(FileExistsError):
                         os.mkdir(part, 0o700, dir_fd=fd)
@@ -138,7 +134,7 @@ class LocalBackend(Backend):
     def makedirs(self, rel: str) -> None:
         """Create ``rel`` and its missing parents with the policy's folder mode."""
         self.full_path(rel)  # refuses a path that would leave the root
-        with self.errors("create folder", rel), self._folder(rel.split("/"), create=True):
+        with self.errors("create folder", rel), self._folder(rel.split("/")):
             pass
 
     def write(
@@ -146,7 +142,7 @@ class LocalBackend(Backend):
     ) -> None:
         self.full_path(rel)  # refuses a path that would leave the root
         *parents, name = rel.split("/")
-        with self.errors("write", rel), self._folder(parents, create=True) as folder:
+        with self.errors("write", rel), self._folder(parents) as folder:
             atomic_write(folder, name, data, mode=self.file_mode, exclusive=exclusive)
 
 
