@@ -119,16 +119,17 @@ class FileManager:
         Raises
         ------
         ResultsWriteError
-            (a ``RuntimeError``, as in the seed) when the file cannot be written.
+            (a ``RuntimeError``, as in the seed) when the file cannot be written,
+            also when ``folder_path`` is outside the store: nothing is written
+            outside the store root.
         """
         ctx = PythonExecutionContext(folder_path=folder_path)
         try:
             path = self.store.save_results(ctx, results)
-        except StorageError as exc:
+        except (StorageError, PathEscapeError) as exc:
             logger.error("Failed to save results: %s", exc)
-            raise ResultsWriteError(
-                "save results", str(folder_path), exc.endpoint, exc.reason
-            ) from exc
+            endpoint, reason = getattr(exc, "endpoint", None), getattr(exc, "reason", str(exc))
+            raise ResultsWriteError("save results", str(folder_path), endpoint, reason) from exc
         logger.info("Saved results to: %s", path)
         return path
 

@@ -103,8 +103,10 @@ def test_final_notebook_and_results(local_root: Path) -> None:
 def test_save_results_failure_is_a_runtime_error(local_root: Path) -> None:
     fm = ps.FileManager(configurable(local_root))
     outside = local_root.parent / "outside"
-    with pytest.raises(ps.PathEscapeError):
-        fm.save_results({"a": 1}, outside)
+    outside.mkdir()
+    with pytest.raises(RuntimeError, match="not inside the store root"):
+        fm.save_results({"a": 1}, outside)  # the original wrote anywhere; never outside the root
+    assert list(outside.iterdir()) == []
     ctx = fm.create_execution_folder("gone")
     (ctx.folder_path / "results.json").mkdir()  # a folder where the file should go
     with pytest.raises(RuntimeError) as info:

@@ -163,3 +163,50 @@ def test_results_written_outside_a_store_follow_the_umask(tmp_path: Path) -> Non
     finally:
         os.umask(old)
     assert meta["success"] and mode(tmp_path / "r.json") == 0o664
+
+
+def test_a_symlinked_root_accepts_paths_through_the_link(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    store = ps.open_store(tmp_path / "link")
+    ctx = store.create_execution("via-link")
+    through_link = tmp_path / "link" / ctx.folder_path.relative_to(real)
+    assert store.open_execution(through_link).folder_path == ctx.folder_path
+    assert store.url(through_link / "execution_metadata.json").startswith("file://")
+
+
+def test_claim_without_hard_links_is_exclusive_and_leaves_nothing_on_failure(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    store = ps.open_store(local_root)
+    store.create_execution("warm")  # folders exist
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    store.backend.write("executed_scripts/claim.json", b"first", exclusive=True)
+    with pytest.raises(ps.StorageExistsError):
+        store.backend.write("executed_scripts/claim.json", b"second", exclusive=True)
+    assert (local_root / "executed_scripts" / "claim.json").read_bytes() == b"first"
+
+    real_fdopen = os.fdopen
+
+    def full_disk(fd: int, *args: object, **kwargs: object) -> object:
+        f = real_fdopen(fd, *args, **kwargs)  # type: ignore[call-overload]
+
+        def write(data: bytes) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        f.write = write  # type: ignore[method-assign]
+        return f
+
+    monkeypatch.setattr(os, "fdopen", full_disk)
+    with pytest.raises(ps.StorageError, match="No space left"):
+        store.backend.write("executed_scripts/other.json", b"x" * 100, exclusive=True)
+    names = sorted(p.name for p in (local_root / "executed_scripts").iterdir())
+    assert "other.json" not in names and "claim.json" in names
+    assert not any(n.startswith(".") for n in names)

@@ -132,6 +132,19 @@ def test_dead_endpoint_fails_fast_without_leaking_credentials() -> None:
     assert S3_SECRET not in text and S3_KEY not in text
 
 
+def test_password_in_the_endpoint_url_is_never_shown() -> None:
+    store = ps.open_store(
+        f"s3://{BUCKET}/runs",
+        endpoint_url="http://admin:SuperSecretPw@127.0.0.1:9",
+        key=S3_KEY,
+        secret=S3_SECRET,
+    )
+    with pytest.raises(ps.StorageError) as info:
+        store.create_execution("x")
+    assert "SuperSecretPw" not in f"{info.value} {info.value!r} {store!r}"
+    assert "127.0.0.1:9" in str(info.value)
+
+
 def test_missing_s3fs_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "s3fs", None)
     with pytest.raises(ps.MissingDependencyError, match=r"pip install 'pyexec-store\[s3\]'"):
@@ -245,8 +258,15 @@ def test_access_denied_is_a_permission_error_without_the_secret(s3: Any) -> None
 def test_listing_a_missing_bucket_is_an_error_not_an_empty_store(s3: Any) -> None:
     with pytest.raises(ps.StorageNotFoundError, match="no-such-bucket"):
         ps.open_store("s3://no-such-bucket/runs", **s3_options(s3)).list_executions()
-    # A bucket without executions yet is simply empty.
+    # A bucket without executions yet is simply empty, whatever its name says.
     assert ps.open_store(f"s3://{BUCKET}/nothing-here", **s3_options(s3)).list_executions() == []
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3.endpoint_url).create_bucket(Bucket="ml-bucket")
+    store = ps.open_store("s3://ml-bucket/runs", **s3_options(s3))
+    assert store.list_executions() == []
+    ctx = store.create_execution("no-figures")
+    assert store.open_execution(ctx.folder_path).get_next_attempt_number() == 1
 
 
 def test_bucket_root_without_prefix(s3: Any) -> None:

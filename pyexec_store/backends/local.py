@@ -14,6 +14,7 @@ a write outside it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ PERMISSION_POLICIES: dict[str, tuple[int, int]] = {
     "private": (0o2700, 0o600),
 }
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+#: What link() says on filesystems without hard links (FAT, some FUSE and SMB mounts).
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK}
 _counter = itertools.count()
 
 
@@ -78,6 +81,8 @@ class LocalBackend(Backend):
 
     def __init__(self, url: str, *, permissions: str | int = "group", **storage_options: Any):
         self.dir_mode, self.file_mode = permission_modes(permissions)
+        # The root as given (made absolute), which may be a link to self.root.
+        self.given_root = os.path.abspath(os.path.expanduser(local_path(url)))
         super().__init__(url, **storage_options)
 
     def _open_fs(self, url: str) -> tuple[LocalFileSystem, str]:
@@ -85,7 +90,11 @@ class LocalBackend(Backend):
 
     def relative(self, path: str | Any) -> str:
         # A relative local path means relative to the working directory, as everywhere.
-        return super().relative(os.path.abspath(local_path(str(path))))
+        text = os.path.abspath(local_path(str(path)))
+        given = self.given_root.rstrip("/")
+        if text == given or text.startswith(given + "/"):
+            text = self.root + text[len(given) :]  # reached through the root's link
+        return super().relative(text)
 
     def upath(self, rel: str) -> Any:
         from upath import UPath
@@ -201,15 +210,21 @@ def atomic_write(
 def _link_exclusive(folder: int, tmp: str, name: str, data: bytes, mode: int) -> None:
     """Publish ``tmp`` as ``name`` only if ``name`` does not exist yet.
 
-    A hard link publishes the complete file atomically; where the filesystem
-    has no hard links, ``O_EXCL`` still makes the claim exclusive.
+    A hard link publishes the complete file atomically. Only where the
+    filesystem has no hard links does an ``O_EXCL`` create take its place: the
+    claim stays exclusive, and a failed write removes the name again.
     """
     try:
         os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
-    except FileExistsError:
-        raise
-    except OSError:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        fd = os.open(name, flags, mode, dir_fd=folder)
+        return
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(name, flags, mode, dir_fd=folder)
+    try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+    except BaseException:
+        os.unlink(name, dir_fd=folder)
+        raise

@@ -17,12 +17,13 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import re
 from collections.abc import Awaitable, Sequence
 from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import ConfigError, MissingDependencyError, StorageError, StorageNotFoundError
+from ..errors import ConfigError, MissingDependencyError, StorageError
 from .base import Backend, WriteItem
 
 T = TypeVar("T")
@@ -74,7 +75,7 @@ class S3Backend(Backend):
 
     def endpoint(self) -> str:
         client_kwargs = self.storage_options.get("client_kwargs") or {}
-        return str(
+        url = str(
             self.storage_options.get("endpoint_url")
             or client_kwargs.get("endpoint_url")
             or getattr(self.fs, "endpoint_url", None)
@@ -82,6 +83,8 @@ class S3Backend(Backend):
             or os.environ.get("AWS_ENDPOINT_URL")
             or "AWS S3"
         )
+        # Never a user:password written into the URL.
+        return re.sub(r"//[^/@]*@", "//", url)
 
     async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
         seconds = self.deadline + size / DEADLINE_BYTES_PER_SECOND
@@ -129,11 +132,17 @@ class S3Backend(Backend):
         return sync(self.fs.loop, put_all) if items else []
 
     async def _get(self, rel: str) -> bytes:
+        bucket, _, key = self.full_path(rel).partition("/")
         with self.errors("read", rel):
-            # One GET: s3fs would first HEAD the object to size a concurrent download.
-            data: bytes = await self._deadline(
-                self.fs._cat_file(self.full_path(rel), max_concurrency=1)
-            )
+            # One GET (s3fs's cat_file would first HEAD to size a concurrent download).
+            # The deadline covers the request; the body then streams for as long as
+            # data keeps coming, read_timeout bounding each silence.
+            response = await self._deadline(self.fs._call_s3("get_object", Bucket=bucket, Key=key))
+            body = response["Body"]
+            try:
+                data: bytes = await body.read()
+            finally:
+                body.close()
             return data
 
     def read(self, rel: str) -> bytes:
@@ -160,13 +169,17 @@ class S3Backend(Backend):
                 entries = await self._deadline(self.fs._ls(path, detail=False, refresh=True))
             except FileNotFoundError as exc:
                 # A missing prefix is an empty folder; a missing bucket is an error.
-                if "bucket" in str(exc).lower():
-                    raise StorageNotFoundError(
-                        "list", self.describe(), self.endpoint(), f"FileNotFoundError: {exc}"
-                    ) from None
+                if _error_code(exc) == "NoSuchBucket":
+                    raise
                 return []
             return [str(e) for e in entries]
 
         with self.errors("list", rel):
             entries = sync(self.fs.loop, ls)
         return sorted({e.rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})
+
+
+def _error_code(exc: BaseException) -> str | None:
+    """The S3 error code behind an exception s3fs translated (``NoSuchBucket``, ...)."""
+    response = getattr(exc.__cause__, "response", None)
+    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
