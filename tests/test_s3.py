@@ -138,6 +138,7 @@ def test_password_in_the_endpoint_url_is_never_shown() -> None:
         endpoint_url="http://admin:SuperSecretPw@127.0.0.1:9",
         key=S3_KEY,
         secret=S3_SECRET,
+        deadline=3,
     )
     with pytest.raises(ps.StorageError) as info:
         store.create_execution("x")
