@@ -1,6 +1,7 @@
 """S3 and MinIO backend (``s3://``), on s3fs.
 
-The write path is one PUT per object: no directory markers, no HEAD, GET or
+The write path is one PUT per object (s3fs sends objects of 100 MiB or more
+as a multipart upload): no directory markers, no HEAD, GET or
 LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on a
 server without conditional writes it falls back to a plain PUT, which the
 random execution id keeps safe. Several objects written together go out
