@@ -178,24 +178,25 @@ class ArtifactStore:
         if ex is None:
             raise ConfigError(f"{folder_path} is not an execution folder")
         meta = self._read_json(f"{folder}/{layout.METADATA_FILE}")
-        entries = set(self.backend.listdir(folder))
+        files = self.backend.find(folder)  # one listing for attempts, figures and context
         ctx = PythonExecutionContext(
             folder_path=self.backend.upath(folder),
             folder_url=self.urls.folder_url(folder),
             attempts_folder=self.backend.upath(f"{folder}/{layout.ATTEMPTS_DIR}"),
             context_file_path=(
                 self.backend.upath(f"{folder}/{layout.CONTEXT_FILE}")
-                if layout.CONTEXT_FILE in entries
+                if layout.CONTEXT_FILE in files
                 else None
             ),
         )
         ctx._metadata = meta
         day = f"{ex.created_at:%Y-%m-%d}"
-        for filename in self.backend.listdir(f"{folder}/{layout.ATTEMPTS_DIR}"):
-            attempt = layout.parse_attempt(filename)
+        for name in files:
+            in_attempts = name.startswith(f"{layout.ATTEMPTS_DIR}/") and name.count("/") == 1
+            attempt = layout.parse_attempt(name) if in_attempts else None
             if attempt is None:
                 continue
-            rel = f"{folder}/{layout.ATTEMPTS_DIR}/{filename}"
+            rel = f"{folder}/{name}"
             t = attempt.time
             ctx.add_notebook_attempt(
                 NotebookAttempt(
@@ -210,7 +211,9 @@ class ArtifactStore:
             )
         ctx.notebook_attempts.sort(key=lambda a: a.attempt_number)
         figures = [
-            layout.figure_number(f) for f in self.backend.listdir(f"{folder}/{layout.FIGURES_DIR}")
+            layout.figure_number(f)
+            for f in files
+            if f.startswith(f"{layout.FIGURES_DIR}/") and f.count("/") == 1
         ]
         ctx._last_figure = max([n for n in figures if n is not None], default=0)
         return ctx

@@ -275,3 +275,13 @@ def test_bucket_root_without_prefix(s3: Any) -> None:
     ctx = store.create_execution("top")
     assert str(ctx.folder_path).startswith(f"s3://{BUCKET}/executed_scripts/")
     assert [r.path for r in store.list_executions()] == [ctx.folder_path]
+
+
+def test_resuming_reads_the_metadata_and_lists_once(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    ctx = record_one_execution(store)
+    s3.take_requests()
+    again = store.open_execution(ctx.folder_path)
+    assert [r.method for r in s3.take_requests()] == ["GET", "GET"]  # metadata, one listing
+    assert again.get_next_attempt_number() == 4 and again._last_figure == 2
+    assert again.context_file_path is not None

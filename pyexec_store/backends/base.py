@@ -219,6 +219,13 @@ class Backend:
         with self.errors("check", rel):
             return bool(self.fs.exists(self.full_path(rel)))
 
+    def find(self, rel: str) -> list[str]:
+        """Every file below folder ``rel``, as paths relative to it (one listing on S3)."""
+        path = self.full_path(rel)
+        with self.errors("list", rel):
+            found = self.fs.find(path)
+        return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
+
     def listdir(self, rel: str) -> list[str]:
         """Names directly inside folder ``rel`` (empty if there is no such folder)."""
         path = self.full_path(rel) if rel else self.root

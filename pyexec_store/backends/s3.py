@@ -162,6 +162,17 @@ class S3Backend(Backend):
             for rel, o in zip(rels, outcomes, strict=True)
         }
 
+    def find(self, rel: str) -> list[str]:
+        path = self.full_path(rel)
+
+        async def find() -> list[str]:
+            found = await self._deadline(self.fs._find(path))
+            return [str(p) for p in found]
+
+        with self.errors("list", rel):
+            found = sync(self.fs.loop, find)
+        return sorted(p[len(path) + 1 :] for p in found if p.startswith(path + "/"))
+
     def listdir(self, rel: str) -> list[str]:
         path = self.full_path(rel) if rel else self.root
 
