@@ -15,8 +15,11 @@ conversions in the same order: ``datetime`` -> ``isoformat()``; anything with
 ``index`` (DataFrames) -> ``to_dict()``; ``Path`` -> ``str``; ``set``/``frozenset``
 -> ``{"items": [...], "_type": ...}``; ``complex`` -> ``{"real", "imag",
 "_type": "complex"}``; other objects with ``to_dict``; and finally a string
-record ``{"value", "type", "module", "_serialization_note"}``. A circular
-structure gives the ``_serialization_failed`` record for the whole document.
+record ``{"value", "type", "module", "_serialization_note"}``; a value still
+not JSON after 100 conversions (a ``MagicMock``) gets that string record too.
+A circular structure gives the ``_serialization_failed`` record for the whole
+document. Keys with the same JSON text (``{1: "a", "1": "b"}``) are written
+once, with the last value, as the original's round trip kept them.
 
 The deliberate differences are listed in ``docs/serialization.md``: NaN and
 Infinity become ``null``; keys and values the original gave up on are written;
@@ -73,9 +76,30 @@ _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 #: orjson stops at 254 nested containers; stay below it (conversions count too).
 _FAST_DEPTH = 240
-#: The exact path is iterative; this only bounds runaway conversions
-#: (an object whose ``to_dict`` returns a new such object, forever).
+#: The exact path is iterative; this only bounds runaway nesting
+#: (an object whose ``to_dict`` returns a dict holding a new such object, forever).
 _EXACT_DEPTH = 100_000
+#: Conversions one value may go through before it is written as its string record
+#: (a ``MagicMock``'s ``tolist()`` returns a new mock, forever).
+_MAX_CONVERSIONS = 100
+#: The datetime64 range orjson writes and ``tolist()`` gives datetimes for, in seconds
+#: from the epoch: 0001-01-01T00:00:00 to 9999-12-30T22:00:00 (orjson's last instant).
+_DT64_MIN_S = -62_135_596_800
+_DT64_MAX_S = 253_402_207_200
+#: datetime64 units as (seconds numerator, denominator); years and months apart.
+_DT64_UNITS = {
+    "W": (604_800, 1),
+    "D": (86_400, 1),
+    "h": (3_600, 1),
+    "m": (60, 1),
+    "s": (1, 1),
+    "ms": (1, 10**3),
+    "us": (1, 10**6),
+    "ns": (1, 10**9),
+    "ps": (1, 10**12),
+    "fs": (1, 10**15),
+    "as": (1, 10**18),
+}
 #: Deeper documents are written compact (indentation would grow quadratically).
 _MAX_INDENTED_DEPTH = 1000
 #: Fast-path attempts before a result mutated by another thread goes the exact way.
@@ -113,7 +137,7 @@ class _Circular(Exception):
 
 
 class _Runaway(Exception):
-    """Conversions nest deeper than ``_EXACT_DEPTH``."""
+    """Containers (made by conversions) nest deeper than ``_EXACT_DEPTH``."""
 
 
 # --------------------------------------------------------------------------
@@ -314,9 +338,16 @@ class _Encoder:
         return _safe_str(key), True
 
     def _convert_keys(self, items: Any) -> dict[str, Any]:
+        """Keys as JSON text; keys with the same text keep the first's place, the last's value.
+
+        That is what the original's ``json.loads(json.dumps(...))`` round trip kept
+        of ``{1: "a", "1": "b"}``: ``{"1": "b"}``.
+        """
         out: dict[str, Any] = {}
         odd: dict[str, int] = {}
+        n_items = 0
         for key, value in items:
+            n_items += 1
             text, refused = self._key_text(key)
             if refused:
                 name = _type_name(key)
@@ -325,7 +356,19 @@ class _Encoder:
         for name, n in odd.items():
             plural = "s" if n > 1 else ""
             self.warn(f"{n} key{plural} of type {name} written as string{plural}")
+        if len(out) < n_items:
+            dropped = n_items - len(out)
+            plural = "s" if dropped > 1 else ""
+            self.warn(
+                f"{dropped} duplicate key{plural} as JSON text; "
+                "the last value kept, as the original"
+            )
         return out
+
+    def _keys_collide(self, obj: dict[Any, Any]) -> bool:
+        """True when the int/bool/None keys of ``obj`` write the same text as another key."""
+        texts = [self._key_text(k)[0] for k in obj if type(k) is not str]
+        return len(set(texts)) < len(texts) or any(t in obj for t in texts)
 
     # ---- single conversion steps (shared by both paths) ---------------------
 
@@ -442,9 +485,23 @@ class _Encoder:
         return arr.tolist()
 
     def _datetime64(self, arr: Any) -> Any:
-        """A datetime64 array orjson can write (RFC 3339 strings), or a list with NaT as None."""
+        """A datetime64 array orjson can write (RFC 3339 strings), or a list with NaT as None.
+
+        Values outside the range orjson writes (before year 1 or after 9999-12-30T22:00)
+        are written as the original did: their ``tolist()`` element (an int, mostly).
+        """
         np = self._np
-        unit = np.datetime_data(arr.dtype)[0]
+        unit, count = np.datetime_data(arr.dtype)
+        nat = np.isnat(arr)
+        bad = self._datetime64_out_of_range(arr, unit, count, nat)
+        original = arr
+        if bad is not None:
+            self.warn(
+                f"{int(bad.sum())} datetime64[{unit}] value{'s' if bad.sum() > 1 else ''} "
+                "outside orjson's range (years 1-9999) written as tolist() gives them, "
+                "as the original"
+            )
+            arr = np.where(bad, np.zeros((), arr.dtype), arr)  # the epoch, replaced below
         if unit in ("ps", "fs", "as"):
             self.warn(f"datetime64[{unit}] truncated to microseconds")
             arr = arr.astype("datetime64[ns]")
@@ -454,23 +511,49 @@ class _Encoder:
         if unit == "ns" and np.any((arr.view(np.int64) % 1000 != 0) & ~nat):
             self.warn("datetime64[ns] truncated to microseconds")
         arr = np.ascontiguousarray(arr)
-        if not nat.any():
+        has_nat = bool(nat.any())
+        if not has_nat and bad is None:
             return arr
-        # orjson writes NaT as a date in 1677: write null instead
-        self.warn(f"{int(nat.sum())} NaT written as null")
+        if has_nat:
+            # orjson writes NaT as a date in 1677: write null instead
+            self.warn(f"{int(nat.sum())} NaT written as null")
         text = _numpy_plain(np.where(nat, np.zeros((), arr.dtype), arr))
         out = np.array(text, dtype=object)  # strings only, so the shape is arr's
         out[nat] = None
+        if bad is not None:
+            for where, value in zip(np.argwhere(bad), original[bad].tolist(), strict=True):
+                out[tuple(where)] = value
         result: list[Any] = out.tolist()
         return result
 
+    def _datetime64_out_of_range(self, arr: Any, unit: str, count: int, nat: Any) -> Any:
+        """A mask of the values orjson cannot write, or None if there are none."""
+        if unit == "Y":
+            lo, hi = 1 - 1970, 9999 - 1970
+        elif unit == "M":
+            lo, hi = (1 - 1970) * 12, (9999 - 1970) * 12 + 11
+        elif unit in _DT64_UNITS:
+            num, den = _DT64_UNITS[unit]
+            lo, hi = -((-_DT64_MIN_S * den) // num), _DT64_MAX_S * den // num
+        else:
+            return None  # generic: NaT only
+        count = max(int(count), 1)
+        lo, hi = max(-((-lo) // count), _INT_MIN + 1), min(hi // count, 2**63 - 1)
+        ints = arr.astype(self._np.int64)  # NaT is the smallest int64
+        bad = ((ints < lo) | (ints > hi)) & ~nat
+        return bad if bad.any() else None
+
     def _datetime64_scalar(self, value: Any) -> Any:
-        # improvement: orjson's RFC 3339 form (None for NaT), not tolist()'s int/date/datetime
-        return _numpy_plain(self._datetime64(self._np.array([value])))[0]
+        # improvement: orjson's RFC 3339 form (None for NaT), not tolist()'s int/date/datetime;
+        # out of orjson's range: tolist()'s value, as the original
+        converted = self._datetime64(self._np.array([value]))
+        if type(converted) is list:
+            return converted[0]
+        return _numpy_plain(converted)[0]
 
     # ---- the fast path: a recursive pass, then orjson -------------------------
 
-    def fast(self, obj: Any, depth: int = 0) -> Any:
+    def fast(self, obj: Any, depth: int = 0, conversions: int = 0) -> Any:
         """``obj`` with everything orjson would refuse or write differently replaced.
 
         Containers are copied only where something inside them changed.
@@ -489,7 +572,7 @@ class _Encoder:
             if obj - obj != 0:  # NaN or +-Infinity; orjson writes null
                 self._warn_nonfinite([(None, obj)])
             return obj
-        return self._fast_other(obj, depth)
+        return self._fast_other(obj, depth, conversions)
 
     def _fast_container(self, obj: Any, depth: int) -> Any:
         if depth >= _FAST_DEPTH:
@@ -499,6 +582,7 @@ class _Encoder:
         is_dict = type(obj) is dict
         out: Any = None
         odd_keys = False
+        plain_keys = False  # int, bool or None keys, written by orjson unless they collide
         nonfinite: list[tuple[Any, float]] = []
         path = self._path
         for k, v in obj.items() if is_dict else enumerate(obj):
@@ -506,6 +590,8 @@ class _Encoder:
                 tk = type(k)
                 if not ((tk is int and _INT_MIN <= k <= _INT_MAX) or tk is bool or k is None):
                     odd_keys = True  # float and exotic keys: converted below
+                else:
+                    plain_keys = True
             tv = type(v)
             if tv is str or tv is bool or v is None:
                 continue
@@ -525,14 +611,18 @@ class _Encoder:
         if nonfinite:
             self._warn_nonfinite(nonfinite)
         result = obj if out is None else out
+        if not odd_keys and plain_keys and self._keys_collide(result):
+            odd_keys = True  # {1: "a", "1": "b"}: one key, the last value, as the original
         return self._convert_keys(result.items()) if odd_keys else result
 
-    def _fast_other(self, obj: Any, depth: int) -> Any:
-        if depth >= _FAST_DEPTH:
-            raise _TooDeep
+    def _fast_other(self, obj: Any, depth: int, conversions: int = 0) -> Any:
+        if depth >= _FAST_DEPTH or conversions >= _MAX_CONVERSIONS:
+            raise _TooDeep  # the exact path decides: circular, or a runaway conversion
         if isinstance(obj, self._ndarray):
             value = self._prepare_array(obj)
-            return value if type(value) is self._ndarray else self.fast(value, depth + 1)
+            if type(value) is self._ndarray:
+                return value
+            return self.fast(value, depth + 1, conversions + 1)
         if type(obj) is orjson.Fragment:
             try:  # already JSON: written verbatim, as orjson does, once it parses
                 orjson.loads(orjson.dumps(obj))
@@ -543,14 +633,14 @@ class _Encoder:
         if isinstance(obj, str):
             return obj  # orjson writes str subclasses by value too
         if isinstance(obj, int):
-            return self.fast(int.__int__(obj), depth)
+            return self.fast(int.__int__(obj), depth, conversions)
         if isinstance(obj, float):
-            return self.fast(float.__float__(obj), depth)
+            return self.fast(float.__float__(obj), depth, conversions)
         if isinstance(obj, dict):
             return self._fast_container(dict(obj.items()), depth)
         if isinstance(obj, (list, tuple)):
             return self._fast_container(list(_base_iter(obj)), depth)
-        return self.fast(self.convert(obj), depth + 1)
+        return self.fast(self.convert(obj), depth + 1, conversions + 1)
 
     def default(self, obj: Any) -> Any:
         """orjson's ``default``: only reached if a value changed after the fast pass."""
@@ -572,21 +662,25 @@ class _Encoder:
             self.warn(f"nesting deeper than {_EXACT_DEPTH} levels; document not serialized")
             return _failed_record(root, f"nesting deeper than {_EXACT_DEPTH} levels")
 
-    def _resolve(self, value: Any, depth: int, active: set[int]) -> tuple[int, Any, list[Any]]:
+    def _resolve(self, value: Any, active: set[int]) -> tuple[int, Any, list[Any]]:
         """Convert ``value`` until it is a leaf, a non-finite float, a dict or a list.
 
         Returns the kind (``_LEAF``, ``_NONFINITE``, ``_DICT``, ``_LIST``), the
         leaf value or the container's items, and the objects met on the way
-        (kept alive, and marked active while the walk is below them).
+        (kept alive, and marked active while the walk is below them). A value
+        still not plain after ``_MAX_CONVERSIONS`` conversions is written as
+        its string record.
         """
+        start = value
         chain: list[Any] = []
+        seen: set[int] = set()  # ids of chain (alive while chain is), for cycles
         while True:
             t = type(value)
             if t is str or t is bool or value is None or t is int:
                 return _LEAF, value, chain
             if t is float:
                 return (_LEAF if value - value == 0 else _NONFINITE), value, chain
-            if id(value) in active or (chain and any(c is value for c in chain)):
+            if id(value) in active or id(value) in seen:
                 raise _Circular
             if t is orjson.Fragment:
                 try:
@@ -603,14 +697,18 @@ class _Encoder:
                 continue
             if isinstance(value, dict):
                 chain.append(value)
+                seen.add(id(value))
                 items = self._convert_keys(_snapshot(value.items)).items()
                 return _DICT, list(items), chain
             if isinstance(value, (list, tuple)):
                 chain.append(value)
+                seen.add(id(value))
                 return _LIST, _snapshot(functools.partial(_base_iter, value)), chain
+            if len(chain) >= _MAX_CONVERSIONS:
+                why = f" (still not JSON after {_MAX_CONVERSIONS} conversions)"
+                return _LEAF, self._string_record(start, why), []
             chain.append(value)
-            if depth + len(chain) > _EXACT_DEPTH:
-                raise _Runaway
+            seen.add(id(value))
             if isinstance(value, self._ndarray):
                 value = self._prepare_array(value)
                 if type(value) is self._ndarray:
@@ -620,7 +718,7 @@ class _Encoder:
 
     def _plain(self, root: Any) -> Any:
         active: set[int] = set()
-        kind, payload, chain = self._resolve(root, 0, active)
+        kind, payload, chain = self._resolve(root, active)
         if kind == _NONFINITE:
             self._warn_nonfinite([(None, payload)])
             return None
@@ -657,7 +755,7 @@ class _Encoder:
             else:
                 where, value = len(out), item
             path.append(where)
-            kind, payload, chain = self._resolve(value, len(stack), active)
+            kind, payload, chain = self._resolve(value, active)
             if kind in (_LEAF, _NONFINITE):
                 path.pop()
                 if kind == _NONFINITE:
@@ -1011,7 +1109,7 @@ def serialize_results_to_file(
 
 
 def decode_results(data: bytes | str) -> Any:
-    """Parse a results document; integers of any size stay exact.
+    """Parse a results document; integers of any size stay exact, at any depth.
 
     Parameters
     ----------
@@ -1022,17 +1120,27 @@ def decode_results(data: bytes | str) -> Any:
     -------
     Any
         The parsed value.
+
+    Raises
+    ------
+    orjson.JSONDecodeError
+        If ``data`` is not valid JSON (a ``ValueError``).
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     big_ints = _BIG_INT.search(raw) is not None
     try:
         value = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        if not big_ints:  # else orjson may only have refused an int too large for a float
+    except orjson.JSONDecodeError as e:
+        # orjson may refuse an int too large for a float, and nesting beyond 1024
+        # levels (which encode_results writes): parse those exactly and iteratively
+        if not big_ints and "depth" not in str(e):
             raise
-    else:
-        if not big_ints:
-            return value
+        try:
+            return _loads_exact(data)
+        except ValueError:
+            raise e from None
+    if not big_ints:
+        return value
     return _loads_exact(data)
 
 
@@ -1042,8 +1150,113 @@ _BIG_INT = re.compile(rb"(?<![\d.eE+-])(?:-\d{19}|-?\d{20,})(?![\d.eE])")
 
 
 def _loads_exact(data: bytes | str) -> Any:
-    """``json.loads``, with integers of any size exact (also beyond the int digit limit)."""
-    return json.loads(data, parse_int=_exact_int)
+    """``json.loads``, with integers of any size exact (also beyond the int digit limit).
+
+    Documents nested deeper than the recursion limit are parsed iteratively.
+    """
+    try:
+        return json.loads(data, parse_int=_exact_int)
+    except RecursionError:
+        return _loads_iterative(data)
+
+
+_WS = re.compile(r"[ \t\n\r]*")
+#: The stdlib's (C) string scanner: ``(text after the opening quote, end)``.
+_scanstring: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_NUMBER = re.compile(r"(-?(?:0|[1-9]\d*))(\.\d+)?([eE][-+]?\d+)?")
+_CONSTANTS = {
+    "null": None,
+    "true": True,
+    "false": False,
+    "NaN": math.nan,
+    "Infinity": math.inf,
+    "-Infinity": -math.inf,
+}
+
+
+def _loads_iterative(data: bytes | str) -> Any:
+    """``json.loads`` (with exact integers) without recursion: any depth parses.
+
+    Raises ``orjson.JSONDecodeError`` (a ``ValueError``) on invalid JSON.
+    """
+    if isinstance(data, (bytes, bytearray)):
+        s = bytes(data).decode(json.detect_encoding(data), "surrogatepass")
+    else:
+        s = data
+    n = len(s)
+
+    def skip(at: int) -> int:  # past any whitespace
+        m = _WS.match(s, at)
+        return at if m is None else m.end()
+
+    def fail(message: str, at: int) -> orjson.JSONDecodeError:
+        return orjson.JSONDecodeError(message, s, min(at, n))
+
+    def key_at(at: int) -> tuple[str, int]:
+        if s.startswith('"', at):
+            key, at = _scanstring(s, at + 1)
+            at = skip(at)
+            if s.startswith(":", at):
+                return key, skip(at + 1)
+            raise fail("Expecting ':' delimiter", at)
+        raise fail("Expecting property name enclosed in double quotes", at)
+
+    # open containers, each with its pending key (None for lists)
+    stack: list[tuple[Any, list[str | None]]] = []
+    pos = skip(0)
+    while True:
+        value: Any
+        c = s[pos : pos + 1]
+        if c == "{" or c == "[":
+            pos = skip(pos + 1)
+            if s.startswith("}" if c == "{" else "]", pos):
+                value, pos = ({} if c == "{" else []), pos + 1
+            elif c == "{":
+                key, pos = key_at(pos)
+                stack.append(({}, [key]))
+                continue
+            else:
+                stack.append(([], [None]))
+                continue
+        elif c == '"':
+            value, pos = _scanstring(s, pos + 1)
+        else:
+            m = _NUMBER.match(s, pos)
+            if m is not None:
+                integer, frac, exp = m.groups()
+                value = float(m.group()) if frac or exp else _exact_int(integer)
+                pos = m.end()
+            else:
+                for word, constant in _CONSTANTS.items():
+                    if s.startswith(word, pos):
+                        value, pos = constant, pos + len(word)
+                        break
+                else:
+                    raise fail("Expecting value", pos)
+        # a value is complete: store it, closing the containers it completes
+        while True:
+            pos = skip(pos)
+            if not stack:
+                if pos != n:
+                    raise fail("Extra data", pos)
+                return value
+            container, pending = stack[-1]
+            is_dict = type(container) is dict
+            if is_dict:
+                container[pending[0]] = value
+            else:
+                container.append(value)
+            c = s[pos : pos + 1]
+            if c == ",":
+                pos = skip(pos + 1)
+                if is_dict:
+                    pending[0], pos = key_at(pos)
+                break
+            if c == ("}" if is_dict else "]"):
+                stack.pop()
+                value, pos = container, pos + 1
+                continue
+            raise fail(f"Expecting ',' delimiter or '{'}' if is_dict else ']'}'", pos)
 
 
 def _exact_int(text: str) -> int:

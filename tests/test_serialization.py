@@ -792,3 +792,108 @@ def test_orjson_fragments() -> None:
     assert data["good"] == {"a": [1, 2]}
     assert data["bad"]["_serialization_note"] == "converted_to_string"
     assert _Encoder().plain({"good": good, "bad": bad}) == data
+
+
+# ---- regressions ---------------------------------------------------------------
+
+
+def _original(value: Any) -> Any:
+    """What the original wrote for ``value``, parsed (benchmarks/seed_baseline.py)."""
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import seed_baseline
+    finally:
+        sys.path.pop(0)
+    return seed_baseline.make_json_serializable(value)
+
+
+def test_runaway_conversions_of_one_value_are_bounded() -> None:
+    import time
+    from unittest import mock
+
+    class NewEachTime:
+        def __getattr__(self, name: str) -> Any:
+            return lambda: NewEachTime()
+
+        def __str__(self) -> str:
+            return "new-each-time"
+
+    start = time.perf_counter()
+    enc = encode_results({"a": mock.MagicMock(), "b": NewEachTime(), "c": 1})
+    assert time.perf_counter() - start < 3
+    data = strict_loads(enc.data)
+    assert data["a"]["type"] == "MagicMock"
+    assert data["a"]["_serialization_note"] == "converted_to_string"
+    assert data["b"] == string_record("new-each-time", "NewEachTime", __name__)
+    assert data["c"] == 1
+    assert any(w.startswith("results.a: MagicMock written as its string") for w in enc.warnings)
+    assert _Encoder().plain({"b": NewEachTime()}) == {"b": data["b"]}
+    assert make_json_serializable([NewEachTime()]) == [data["b"]]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"t": np.array(["10000-01-01"], "datetime64[s]"), "other": 1},
+        {"t": np.array([100000], "datetime64[Y]")},
+        {"t": np.array(["-0001-01-01", "NaT"], "datetime64[D]")},
+        {"t": np.array([-(2**62)], "datetime64[us]")},
+        {"t": np.array([["10000-01", "NaT"], ["-0005-03", "NaT"]], "datetime64[M]")},
+        {"t": np.datetime64("10000-01-01", "s"), "u": [np.datetime64(200000, "Y")]},
+    ],
+)
+def test_out_of_range_datetime64_written_as_the_original(value: Any) -> None:
+    enc = encode_results(value)
+    assert strict_loads(enc.data) == _original(value)
+    assert any("outside orjson's range" in w for w in enc.warnings)
+    assert _Encoder().plain(value) == _original(value)
+
+
+def test_out_of_range_datetime64_next_to_valid_values() -> None:
+    arr = np.array(["10000-01-01", "2024-01-02T03:04:05"], "datetime64[s]")
+    assert out({"t": arr}) == {"t": [253402300800, "2024-01-02T03:04:05"]}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {1: "a", "1": "b"},
+        {"1": "a", 1: "b"},
+        {True: "a", "x": 0, "true": "b"},
+        {None: "a", "null": "b", 2: "c"},
+        {"k": [{False: 1, "false": 2}]},
+    ],
+)
+def test_colliding_keys_keep_the_last_value_as_the_original(value: Any) -> None:
+    expected = _original(value)
+    for indent in (2, None, 4):
+        enc = encode_results(value, indent=indent)
+        assert strict_loads(enc.data) == expected
+        assert list(json.loads(enc.data, object_pairs_hook=list)) == list(
+            json.loads(json.dumps(expected), object_pairs_hook=list)
+        )
+    assert any("duplicate key" in w for w in encode_results(value).warnings)
+    assert _Encoder().plain(value) == expected
+
+
+def test_decode_results_reads_any_depth_it_writes() -> None:
+    deep: Any = "leaf"
+    for _ in range(2000):
+        deep = [{"k": deep}]
+    for value in (deep, [deep, 2**70], {"x": -(2**80), "d": deep}):
+        for indent in (2, None):
+            data = encode_results(value, indent=indent).data
+            for doc in (data, data.decode()):
+                parsed = decode_results(doc)
+                assert encode_results(parsed, indent=indent).data == data
+    with pytest.raises(ValueError):
+        decode_results(b"[" * 3000 + b"1,]" + b"]" * 2999)
+
+
+def test_load_results_reads_deep_documents(tmp_path: pathlib.Path) -> None:
+    deep: Any = [2**70]
+    for _ in range(1500):
+        deep = [deep]
+    path = tmp_path / "results.json"
+    assert serialize_results_to_file(deep, str(path))["success"] is True
+    assert encode_results(load_results(str(path))).data == path.read_bytes()
