@@ -410,13 +410,16 @@ class ArtifactStore:
         Parameters
         ----------
         name
-            Keep executions with this (sanitised) name; shell wildcards allowed.
+            Keep executions with this name (as given to :meth:`create_execution`),
+            or matching this shell pattern (``"sensor_*"``) on the stored name.
         since
             A ``datetime``, a ``timedelta`` or an age like ``"7d"``.
         status
             ``running``, ``success`` or ``failed``.
         """
         since_dt = layout.parse_since(since)
+        if name is not None and not any(c in name for c in "*?["):
+            name = layout.sanitize_name(name)  # the name as given to create_execution
         months = layout.month_folders_since(self.backend.listdir(layout.SCRIPTS_DIR), since_dt)
         found: list[layout.ExecutionName] = []
         for month in months:

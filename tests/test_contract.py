@@ -231,6 +231,10 @@ class StoreContract:
         assert len(store.list_executions(since="1h")) == 3
         assert store.list_executions(since=datetime.now() + timedelta(hours=1)) == []
         assert rows[0].url == store.urls.folder_url(store._rel(a.folder_path))
+        spaced = store.create_execution("sensor analysis")  # stored as sensor_analysis
+        assert [r.path for r in store.list_executions(name="sensor analysis")] == [
+            spaced.folder_path
+        ]
 
     def test_list_executions_on_an_empty_store(self, store: ps.ArtifactStore) -> None:
         assert store.list_executions() == []
