@@ -196,6 +196,17 @@ def interleaved(fns: dict[str, Callable[[], None]], rounds: int, repeat: int) ->
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
+SEED = "seed baseline: convert + json.dump"
+ENCODE = "encode_results only (no I/O)"
+
+
+def _row(
+    case: str, method: str, seconds: float, mb: float, memory: str, ratio: str, digits: int = 0
+) -> tuple[str, ...]:
+    """One table row: the time, and the throughput it gives for ``mb`` megabytes."""
+    return (case, method, _fmt_time(seconds), f"{mb / seconds:.{digits}f}", memory, ratio)
+
+
 def _fmt_time(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
@@ -232,36 +243,13 @@ def main() -> None:
             ("large, new file", "seed_new", "ours_new"),
             ("large, re-save", "seed", "ours"),
         ):
-            rows.append(
-                (
-                    label,
-                    "seed baseline: convert + json.dump",
-                    _fmt_time(t[seed]),
-                    f"{mb / t[seed]:.0f}",
-                    f"{mem['seed'][0]:.0f} MB",
-                    "1.00x",
-                )
-            )
-            rows.append(
-                (
-                    label,
-                    "serialize_results_to_file",
-                    _fmt_time(t[ours]),
-                    f"{mb / t[ours]:.0f}",
-                    f"{mem['ours'][0]:.0f} MB",
-                    f"{t[seed] / t[ours]:.1f}x faster",
-                )
-            )
-        rows.append(
-            (
-                "large",
-                "encode_results only (no I/O)",
-                _fmt_time(t["encode"]),
-                f"{mb / t['encode']:.0f}",
-                f"{mem['encode'][0]:.0f} MB",
-                f"{t['seed_new'] / t['encode']:.1f}x faster",
-            )
-        )
+            seed_mem, ours_mem = f"{mem['seed'][0]:.0f} MB", f"{mem['ours'][0]:.0f} MB"
+            rows.append(_row(label, SEED, t[seed], mb, seed_mem, "1.00x"))
+            ratio = f"{t[seed] / t[ours]:.1f}x faster"
+            rows.append(_row(label, "serialize_results_to_file", t[ours], mb, ours_mem, ratio))
+        ratio = f"{t['seed_new'] / t['encode']:.1f}x faster"
+        encode_mem = f"{mem['encode'][0]:.0f} MB"
+        rows.append(_row("large", ENCODE, t["encode"], mb, encode_mem, ratio))
 
         # small
         small = make_small()
@@ -279,46 +267,12 @@ def main() -> None:
             ("small, re-save", "bare", "ours"),
             ("small, new file", "bare_new", "ours_new"),
         ):
-            rows.append(
-                (
-                    label,
-                    "bare open/write/close",
-                    _fmt_time(st[b]),
-                    f"{smb / st[b]:.1f}",
-                    "-",
-                    "1.00x",
-                )
-            )
-            rows.append(
-                (
-                    label,
-                    "serialize_results_to_file",
-                    _fmt_time(st[o]),
-                    f"{smb / st[o]:.1f}",
-                    "-",
-                    f"{st[o] / st[b]:.2f}x the bare write",
-                )
-            )
-        rows.append(
-            (
-                "small, re-save",
-                "seed baseline",
-                _fmt_time(st["seed"]),
-                f"{smb / st['seed']:.1f}",
-                "-",
-                f"{st['seed'] / st['bare']:.2f}x the bare write",
-            )
-        )
-        rows.append(
-            (
-                "small",
-                "encode_results only (no I/O)",
-                _fmt_time(st["encode"]),
-                f"{smb / st['encode']:.1f}",
-                "-",
-                "-",
-            )
-        )
+            rows.append(_row(label, "bare open/write/close", st[b], smb, "-", "1.00x", 1))
+            ratio = f"{st[o] / st[b]:.2f}x the bare write"
+            rows.append(_row(label, "serialize_results_to_file", st[o], smb, "-", ratio, 1))
+        ratio = f"{st['seed'] / st['bare']:.2f}x the bare write"
+        rows.append(_row("small, re-save", "seed baseline", st["seed"], smb, "-", ratio, 1))
+        rows.append(_row("small", ENCODE, st["encode"], smb, "-", "-", 1))
 
     print(f"large document: {size / 1e6:.1f} MB; small document: {ssize} bytes")
     print(
