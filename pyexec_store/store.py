@@ -24,6 +24,7 @@ from .errors import (
     StorageExistsError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
+from .serialization import decode_results, encode_results
 from .urls import UrlOptions, UrlStrategy, make_strategy
 
 logger = logging.getLogger("pyexec_store")
@@ -221,8 +222,6 @@ class ArtifactStore:
     # -- artifacts ----------------------------------------------------------
     def save_context(self, ctx: PythonExecutionContext, data: Mapping[str, Any]) -> UPath:
         """Write ``context.json``, which every notebook's first code cell loads."""
-        from .serialization import encode_results
-
         if not isinstance(data, Mapping):
             raise ConfigTypeError(f"context data must be a mapping, not {type(data).__name__}")
         rel = f"{self._folder(ctx)}/{layout.CONTEXT_FILE}"
@@ -242,8 +241,6 @@ class ArtifactStore:
         self, ctx: PythonExecutionContext, results: Any, *, indent: int | None = 2
     ) -> UPath:
         """Write ``results.json`` (never fails on the data; lossy conversions are logged)."""
-        from .serialization import encode_results
-
         encoded = encode_results(results, indent=indent)
         for warning in encoded.warnings:
             logger.warning("results.json: %s", warning)
@@ -253,15 +250,7 @@ class ArtifactStore:
 
     def load_results(self, ctx: PythonExecutionContext) -> Any:
         """The parsed ``results.json`` (integers beyond 64 bits exact)."""
-        from .serialization import decode_results
-
-        rel = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
-        try:
-            return decode_results(self.backend.read(rel))
-        except ValueError as exc:
-            raise StorageError(
-                "parse", self.backend.uri(rel), None, f"not valid JSON: {exc}"
-            ) from None
+        return self._read_json(f"{self._folder(ctx)}/{layout.RESULTS_FILE}")
 
     def save_figure(self, ctx: PythonExecutionContext, figure: Any) -> UPath:
         """Write the next ``figures/figure_NN.png``.
@@ -461,8 +450,8 @@ class ArtifactStore:
     def _read_json(self, rel: str) -> Any:
         data = self.backend.read(rel)
         try:
-            return orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
+            return decode_results(data)
+        except ValueError as exc:
             raise StorageError(
                 "parse", self.backend.uri(rel), None, f"not valid JSON: {exc}"
             ) from None

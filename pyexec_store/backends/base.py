@@ -179,6 +179,8 @@ class Backend:
         else the :class:`StorageError` it failed with. Nothing is raised for a
         failed item, so the caller sees which ones went through.
         """
+        for item in items:
+            self.full_path(item.path)  # refuse a bad path before anything is written
         outcomes: list[StorageError | None] = []
         for item in items:
             try:
@@ -213,11 +215,6 @@ class Backend:
                 self.translate(value, "read", rel) if isinstance(value, BaseException) else value
             )
         return out
-
-    def exists(self, rel: str) -> bool:
-        """Whether something is stored at ``rel``."""
-        with self.errors("check", rel):
-            return bool(self.fs.exists(self.full_path(rel)))
 
     def find(self, rel: str) -> list[str]:
         """Every file below folder ``rel``, as paths relative to it (one listing on S3)."""
