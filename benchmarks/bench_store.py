@@ -111,10 +111,9 @@ def seed_local(base: Path) -> None:
 
 def generic_fsspec(root: ps.ArtifactStore) -> None:
     """The same objects through fsspec's file API: mkdir, then write_bytes per object."""
-    from upath import UPath
 
     now = datetime.now()
-    base = UPath(root.backend.describe(), **root.backend.storage_options)
+    base = root.root
     folder = (
         base
         / "executed_scripts"

@@ -14,6 +14,7 @@ links people can open.
 from __future__ import annotations
 
 from .compat import FileManager, NotebookManager, load_context
+from .config import open_store
 from .errors import (
     ConfigError,
     ConfigTypeError,
@@ -28,8 +29,9 @@ from .errors import (
     UnknownProtocolError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
+from .registry import register_backend, register_url_strategy
 from .serialization import make_json_serializable, serialize_results_to_file
-from .store import ArtifactStore, open_store
+from .store import ArtifactStore
 
 __version__ = "0.1.0"
 
@@ -56,5 +58,7 @@ __all__ = [
     "load_context",
     "make_json_serializable",
     "open_store",
+    "register_backend",
+    "register_url_strategy",
     "serialize_results_to_file",
 ]

@@ -19,7 +19,9 @@ from typing import Any
 import fsspec
 from upath import UPath
 
-from .backends import is_local
+from .backends import backend_class, split_protocol, store_url
+from .backends.local import LocalBackend
+from .config import open_store
 from .errors import (
     ConfigError,
     ConfigTypeError,
@@ -29,7 +31,7 @@ from .errors import (
 )
 from .layout import SCRIPTS_DIR
 from .models import NotebookType, PythonExecutionContext
-from .store import ArtifactStore, open_store
+from .store import ArtifactStore
 
 logger = logging.getLogger("pyexec_store")
 
@@ -88,7 +90,7 @@ def store_from_configurable(configurable: Mapping[str, Any]) -> ArtifactStore:
     kwargs["url_strategy"] = configurable.get("url_strategy", kwargs.get("url_strategy", "jupyter"))
     if kwargs["url_strategy"] == "jupyter":
         kwargs.setdefault("jupyter_base_url", f"http://localhost:{jupyter_port(configurable)}")
-    if is_local(url):
+    if issubclass(backend_class(split_protocol(store_url(url))), LocalBackend):
         kwargs["permissions"] = configurable.get(
             "execution_dir_permissions", kwargs.get("permissions", "container")
         )

@@ -22,7 +22,9 @@ Messages name the operation, the path and the endpoint, never a credential.
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 
 class PyExecStoreError(Exception):
@@ -63,6 +65,11 @@ class StorageError(PyExecStoreError, OSError):
     def __str__(self) -> str:
         return str(self.strerror)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # OSError pickles as (errno, strerror): rebuild from our own arguments instead.
+        args = (self.operation, self.path, self.endpoint, self.reason, self.errno)
+        return (type(self), args, self.__dict__)
+
 
 class StorageNotFoundError(StorageError, FileNotFoundError):
     """The object, folder or bucket does not exist."""
@@ -100,6 +107,27 @@ class MissingDependencyError(PyExecStoreError, ImportError):
     """An optional dependency is missing; the message names the extra to install."""
 
 
+class DeadlineError(TimeoutError):
+    """A storage call ran out of time (our own words: never redacted)."""
+
+
+#: Characters that continue a token: a secret is redacted only where it stands whole.
+_TOKEN = r"A-Za-z0-9_+\-"
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function replacing every whole-token occurrence of a secret with ``***``.
+
+    Whole tokens only, so a secret that happens to be part of a word or a
+    bucket name (``test`` in ``test-artifacts``) leaves the text readable.
+    """
+    values = sorted({s for s in secrets if s}, key=len, reverse=True)
+    if not values:
+        return str
+    pattern = re.compile("|".join(rf"(?<![{_TOKEN}]){re.escape(v)}(?![{_TOKEN}])" for v in values))
+    return lambda text: pattern.sub("***", text)
+
+
 def storage_error(
     exc: BaseException,
     operation: str,
@@ -122,5 +150,5 @@ def storage_error(
     elif isinstance(exc, PermissionError) or code in (_errno.EACCES, _errno.EPERM):
         kind = StoragePermissionError
     text = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    reason = redact(f"{type(exc).__name__}: {text}")
+    reason = f"{type(exc).__name__}: {text if isinstance(exc, DeadlineError) else redact(text)}"
     return kind(operation, path, endpoint, reason, errno=code)

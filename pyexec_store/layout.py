@@ -9,6 +9,7 @@ leave the store root.
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,9 +27,9 @@ DEFAULT_NAME = "python_executor"
 MAX_NAME_LENGTH = 64
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-_FOLDER = re.compile(
-    r"^execution_(?P<stamp>\d{8}_\d{6})_(?P<name>[A-Za-z0-9._-]+)_(?P<id>[0-9a-f]{8})$"
-)
+# Any name: folders written by the original module kept names unsanitised.
+_FOLDER = re.compile(r"^execution_(?P<stamp>\d{8}_\d{6})_(?P<name>.+)_(?P<id>[0-9a-f]{8})$")
+_ID = re.compile(r"^[0-9a-f]{8}$")
 _ATTEMPT = re.compile(r"^(?P<number>\d+)_(?P<stage>.*)_(?P<time>\d{6})\.ipynb$")
 _FIGURE = re.compile(r"^figure_(?P<number>\d+)\.png$")
 _AGE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])\s*$")
@@ -38,14 +39,16 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def sanitize_name(name: object, default: str = DEFAULT_NAME) -> str:
     """Reduce a caller's name to ``[A-Za-z0-9._-]``, at most 64 characters.
 
-    Leading dots are replaced too, so a name is never ``.``, ``..`` or hidden.
-    An empty result becomes ``default``.
+    Letters are folded to ASCII first (``ünits`` -> ``units``); anything else
+    becomes ``_``. Leading dots are replaced too, so a name is never ``.``,
+    ``..`` or hidden. An empty result becomes ``default``.
     """
     if name is None:
         return default
     if not isinstance(name, str):
         raise ConfigTypeError(f"a name must be a str, not {type(name).__name__}")
-    cleaned = _UNSAFE.sub("_", name)[:MAX_NAME_LENGTH]
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    cleaned = _UNSAFE.sub("_", folded)[:MAX_NAME_LENGTH]
     cleaned = re.sub(r"^\.+", lambda m: "_" * len(m.group()), cleaned)
     return cleaned or default
 
@@ -82,9 +85,14 @@ class ExecutionName:
     created_at: datetime
 
 
+def local_now() -> datetime:
+    """This moment in local time, timezone-aware (folder names use local time)."""
+    return datetime.now().astimezone()
+
+
 def new_execution(name: object, now: datetime | None = None) -> ExecutionName:
     """Choose the folder of a new execution (a fresh uuid8 each call)."""
-    now = now or datetime.now()
+    now = now or local_now()
     safe = sanitize_name(name)
     execution_id = uuid.uuid4().hex[:8]
     leaf = f"execution_{now:%Y%m%d_%H%M%S}_{safe}_{execution_id}"
@@ -99,10 +107,23 @@ def parse_execution_folder(folder: str) -> ExecutionName | None:
     if match is None:
         return None
     try:
-        created = datetime.strptime(match["stamp"], "%Y%m%d_%H%M%S")
+        created = datetime.strptime(match["stamp"], "%Y%m%d_%H%M%S").astimezone()
     except ValueError:
         return None
     return ExecutionName(folder.rstrip("/"), match["name"], match["id"], created)
+
+
+def is_execution_id(text: str) -> bool:
+    """Whether ``text`` is an execution id (8 lowercase hex digits)."""
+    return bool(_ID.match(text))
+
+
+def folder_of_leaf(leaf: str) -> str | None:
+    """The key of an execution folder from its name alone (its month is in the name)."""
+    ex = parse_execution_folder(leaf)
+    if ex is None or "/" in leaf:
+        return None
+    return f"{SCRIPTS_DIR}/{ex.created_at:%Y-%m}/{leaf}"
 
 
 def month_folders_since(months: list[str], since: datetime | None) -> list[str]:
@@ -110,14 +131,14 @@ def month_folders_since(months: list[str], since: datetime | None) -> list[str]:
     valid = sorted(m for m in months if re.fullmatch(r"\d{4}-\d{2}", m))
     if since is None:
         return valid
-    return [m for m in valid if m >= f"{since:%Y-%m}"]
+    return [m for m in valid if m >= f"{since.astimezone():%Y-%m}"]
 
 
 def attempt_file(folder: str, number: int, stage: object, now: datetime | None = None) -> str:
     """``attempts/NN_<stage>_<HHMMSS>.ipynb`` inside ``folder``."""
     if not isinstance(number, int) or number < 1:
         raise ConfigError(f"attempt number must be a positive int, not {number!r}")
-    now = now or datetime.now()
+    now = now or local_now()
     stage_name = sanitize_name(stage, "execution")
     return f"{folder}/{ATTEMPTS_DIR}/{number:02d}_{stage_name}_{now:%H%M%S}.ipynb"
 
@@ -154,15 +175,15 @@ def figure_number(filename: str) -> int | None:
 def parse_since(since: object, now: datetime | None = None) -> datetime | None:
     """Turn ``since`` into a datetime.
 
-    Accepts ``None``, a ``datetime``, a ``timedelta`` (that long ago) or an
-    age such as ``"30m"``, ``"12h"``, ``"7d"``, ``"2w"``.
+    Accepts ``None``, a ``datetime`` (naive means local time), a ``timedelta``
+    (that long ago) or an age such as ``"30m"``, ``"12h"``, ``"7d"``, ``"2w"``.
+    The result is timezone-aware.
     """
-    now = now or datetime.now()
-    if isinstance(since, datetime) and since.tzinfo is not None:
-        # Folder names carry local time: compare in local time.
-        return since.astimezone().replace(tzinfo=None)
-    if since is None or isinstance(since, datetime):
-        return since
+    now = now or local_now()
+    if since is None:
+        return None
+    if isinstance(since, datetime):
+        return since.astimezone()  # naive: local time
     if isinstance(since, timedelta):
         return now - since
     if isinstance(since, str):

@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import PurePath
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from upath import UPath
 
 #: Paths in models: a UPath from the store, or a plain path a caller built.
 StorePath: TypeAlias = UPath | PurePath
+
+#: What :attr:`ExecutionInfo.status` can be.
+Status: TypeAlias = Literal["running", "success", "failed", "interrupted", "unknown", "deleting"]
+STATUSES: tuple[str, ...] = get_args(Status)
+
+
+def now_iso() -> str:
+    """This moment as timezone-aware ISO 8601 (local time with its UTC offset)."""
+    return datetime.now().astimezone().isoformat()
 
 
 class NotebookType(str, Enum):
@@ -35,7 +44,7 @@ class NotebookAttempt:
     notebook_path: StorePath
     notebook_link: str
     error_context: str | None = None
-    created_at: str = field(default_factory=lambda: datetime.now().isoformat())
+    created_at: str = field(default_factory=now_iso)
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (paths as strings, the type as its value)."""
@@ -62,10 +71,14 @@ class PythonExecutionContext:
     attempts_folder: StorePath | None = None
     context_file_path: StorePath | None = None
     notebook_attempts: list[NotebookAttempt] = field(default_factory=list)
-    # Numbers handed out so far; guarded by _lock so threads never share one.
+    folder_key: str | None = field(default=None, repr=False, compare=False)
+    """The folder relative to the store root (set by the store)."""
+    metadata: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The last ``execution_metadata.json`` the store wrote or read for it."""
+    figure_count: int = field(default=0, repr=False, compare=False)
+    """The highest figure number handed out or found stored."""
+    # Attempt numbers handed out so far; guarded by _lock so threads never share one.
     _last_attempt: int = field(default=0, repr=False, compare=False)
-    _last_figure: int = field(default=0, repr=False, compare=False)
-    _metadata: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
     )
@@ -81,18 +94,21 @@ class PythonExecutionContext:
 
     def add_notebook_attempt(self, attempt: NotebookAttempt) -> None:
         """Record an attempt notebook."""
-        self.notebook_attempts.append(attempt)
-        self._last_attempt = max(self._last_attempt, attempt.attempt_number)
+        with self._lock:
+            self.notebook_attempts.append(attempt)
+            self._last_attempt = max(self._last_attempt, attempt.attempt_number)
 
-    def _allocate_attempt(self) -> int:
+    def claim_attempt_number(self) -> int:
+        """Hand out the next attempt number (never the same one twice)."""
         with self._lock:
             self._last_attempt = self.get_next_attempt_number()
             return self._last_attempt
 
-    def _allocate_figure(self) -> int:
+    def claim_figure_number(self) -> int:
+        """Hand out the next figure number (never the same one twice)."""
         with self._lock:
-            self._last_figure += 1
-            return self._last_figure
+            self.figure_count += 1
+            return self.figure_count
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -110,7 +126,12 @@ class ExecutionInfo:
 
     path: UPath
     name: str
+    """The name as given to ``create_execution`` (the folder holds its ASCII form)."""
     execution_id: str
     created_at: datetime
-    status: str
+    status: Status
     url: str
+    finished_at: datetime | None = None
+    attempts: int | None = None
+    """Attempt notebooks recorded when the execution finished (``None`` before)."""
+    error: str | None = None

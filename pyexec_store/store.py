@@ -1,59 +1,46 @@
-"""The artifact store: the public API an executor calls, over one backend."""
+"""The artifact store: the public API an executor calls, over one backend.
+
+How a write flows: a method builds the key (:mod:`~pyexec_store.layout`) and
+the bytes (:mod:`~pyexec_store.notebooks`, :mod:`~pyexec_store.results`), then
+hands a :class:`~pyexec_store.backends.WriteItem` to the backend, which alone
+talks to the storage. Links come from the URL strategy, computed before the
+write so a bad link setting never leaves an orphan file.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import fnmatch
-import io
 import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from pathlib import PurePath
 from typing import Any
 
-import orjson
 from upath import UPath
 
-from . import layout, notebooks
-from .backends import Backend, WriteItem, get_backend
+from . import catalog, layout, notebooks
+from .backends import Backend, WriteItem
 from .errors import (
     ConfigError,
     ConfigTypeError,
     StorageError,
-    StorageExistsError,
 )
-from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
-from .serialization import decode_results, encode_results
-from .urls import UrlOptions, UrlStrategy, make_strategy
+from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
+from .serialization import encode_results
+from .urls import UrlStrategy
+from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_metadata, png_bytes
 
 logger = logging.getLogger("pyexec_store")
 
-DEFAULT_URL = "./_agent_data"
-JSON = "application/json"
-IPYNB = "application/x-ipynb+json"
-PNG = "image/png"
-_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-_RETRIES = 100  # numbers tried before giving up (each taken by another writer)
-
 StrPath = str | os.PathLike[str] | UPath
-
-
-def _version() -> str:
-    from . import __version__
-
-    return __version__
-
-
-def _dumps(obj: Any) -> bytes:
-    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)
+ExecutionRef = StrPath | PurePath | ExecutionInfo
 
 
 class ArtifactStore:
     """Where an executor keeps what every execution leaves behind.
 
-    Open one with :func:`open_store`. Every method takes and returns paths as
-    :class:`upath.UPath` (a ``pathlib.Path`` on local disk) inside the store.
+    Open one with :func:`~pyexec_store.open_store`. Methods take paths as a
+    :class:`upath.UPath` (a ``pathlib.Path`` on local disk), a URL, or a path
+    relative to the store root, and return ``UPath`` objects inside the store.
 
     Parameters
     ----------
@@ -68,27 +55,26 @@ class ArtifactStore:
         self.urls = urls
 
     def __repr__(self) -> str:
-        return (
-            f"ArtifactStore({self.backend.describe()!r}, url_strategy={type(self.urls).__name__})"
-        )
+        return f"ArtifactStore({self.backend.location!r}, url_strategy={type(self.urls).__name__})"
 
     @property
     def root(self) -> UPath:
         """The store's root folder."""
-        root: UPath = UPath(self.backend.describe(), **self.backend.storage_options)
-        return root
+        return self.backend.upath("")
 
     # -- paths --------------------------------------------------------------
-    def _rel(self, path: StrPath | PurePath) -> str:
-        """The root-relative path of a path inside the store."""
+    def key(self, path: StrPath | PurePath) -> str:
+        """The key (path relative to the root) of a path inside the store."""
         return self.backend.relative(str(path) if isinstance(path, UPath) else os.fspath(path))
 
     def _folder(self, ctx: PythonExecutionContext) -> str:
         if not isinstance(ctx, PythonExecutionContext):
             raise ConfigTypeError(f"expected a PythonExecutionContext, not {type(ctx).__name__}")
-        if ctx.folder_path is None:
-            raise ConfigError("the execution context has no folder: create_execution() first")
-        return self._rel(ctx.folder_path)
+        if ctx.folder_key is None:
+            if ctx.folder_path is None:
+                raise ConfigError("the execution context has no folder: create_execution() first")
+            ctx.folder_key = self.key(ctx.folder_path)
+        return ctx.folder_key
 
     def url(self, path: StrPath | PurePath, *, expires: int | None = None) -> str:
         """A link to a stored file, by the store's URL strategy.
@@ -96,11 +82,12 @@ class ArtifactStore:
         Parameters
         ----------
         path
-            A path inside the store (as returned by the other methods).
+            A path inside the store (as returned by the other methods), or a
+            path relative to the store root.
         expires
             Lifetime in seconds, for strategies whose links expire.
         """
-        return self.urls.url(self._rel(path), expires=expires)
+        return self.urls.url(self.key(path), expires=expires)
 
     # -- lifecycle ----------------------------------------------------------
     def create_execution(self, name: str = layout.DEFAULT_NAME) -> PythonExecutionContext:
@@ -113,39 +100,27 @@ class ArtifactStore:
         Parameters
         ----------
         name
-            A descriptive name; reduced to ``[A-Za-z0-9._-]``, at most 64 characters.
+            A descriptive name, kept as given in the metadata; the folder holds
+            its ASCII form reduced to ``[A-Za-z0-9._-]``, at most 64 characters.
         """
-        for _ in range(3):
+        if name is None:
+            name = layout.DEFAULT_NAME
+        if not isinstance(name, str):
+            raise ConfigTypeError(f"a name must be a str, not {type(name).__name__}")
+        claimed: list[tuple[str, dict[str, Any]]] = []
+
+        def claim(_: int) -> WriteItem:
             ex = layout.new_execution(name)
-            meta = {
-                "execution_id": ex.execution_id,
-                "name": ex.name,
-                "created_at": ex.created_at.isoformat(),
-                "status": "running",
-                "finished_at": None,
-                "pyexec_store_version": _version(),
-            }
-            folder_url = self.urls.folder_url(ex.folder)  # before the claim: nothing orphaned
+            meta = new_metadata(ex, name)
+            self.urls.folder_url(ex.folder)  # before the claim: a bad setting orphans nothing
             self.backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}")
-            try:
-                self.backend.write(
-                    f"{ex.folder}/{layout.METADATA_FILE}",
-                    _dumps(meta),
-                    exclusive=True,
-                    content_type=JSON,
-                )
-            except StorageExistsError:
-                continue
-            break
-        else:  # pragma: no cover - three uuid4 collisions in one second
-            raise StorageExistsError("claim", ex.folder, self.backend.endpoint(), "taken")
-        ctx = PythonExecutionContext(
-            folder_path=self.backend.upath(ex.folder),
-            folder_url=folder_url,
-            attempts_folder=self.backend.upath(f"{ex.folder}/{layout.ATTEMPTS_DIR}"),
-        )
-        ctx._metadata = meta
-        logger.info("Created execution folder: %s", ctx.folder_path)
+            claimed.append((ex.folder, meta))
+            return WriteItem(f"{ex.folder}/{layout.METADATA_FILE}", dumps(meta), True, JSON)
+
+        (key,) = claim_next(self.backend, 1, claim)
+        folder, meta = next(c for c in claimed if key.startswith(c[0] + "/"))
+        ctx = catalog.new_context(self.backend, self.urls, folder, meta)
+        logger.info("Created execution folder: %s", folder)
         return ctx
 
     def finish_execution(
@@ -153,104 +128,96 @@ class ArtifactStore:
     ) -> UPath:
         """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``)."""
         folder = self._folder(ctx)
-        meta = dict(ctx._metadata) or self._read_json(f"{folder}/{layout.METADATA_FILE}")
+        key = f"{folder}/{layout.METADATA_FILE}"
+        meta = dict(ctx.metadata) or catalog.read_json(self.backend, key)
         meta.update(
             status="success" if success else "failed",
-            finished_at=datetime.now().isoformat(timespec="seconds"),
+            finished_at=now_iso(),
             attempts=ctx.get_next_attempt_number() - 1,
         )
         if error is not None:
             meta["error"] = str(error)
-        rel = f"{folder}/{layout.METADATA_FILE}"
-        self.backend.write(rel, _dumps(meta), content_type=JSON)
-        ctx._metadata = meta
-        return self.backend.upath(rel)
+        self.backend.write(key, dumps(meta), content_type=JSON)
+        ctx.metadata = meta
+        return self.backend.upath(key)
 
-    def open_execution(self, folder_path: StrPath | PurePath) -> PythonExecutionContext:
+    def open_execution(self, execution: ExecutionRef) -> PythonExecutionContext:
         """Resume an execution: numbering continues after what is stored.
+
+        Parameters
+        ----------
+        execution
+            Its id (``"aa5972ac"``), its folder name, its path or URL, or a row
+            of :meth:`list_executions`. Folders without metadata (written by
+            the original module) open too.
 
         Raises
         ------
         StorageNotFoundError
-            If ``folder_path`` holds no execution.
+            If nothing is stored there, or no execution has that id.
+        ConfigError
+            If an id is ambiguous or a path is no execution folder.
         """
-        folder = self._rel(folder_path).rstrip("/")
-        ex = layout.parse_execution_folder(folder)
-        if ex is None:
-            raise ConfigError(f"{folder_path} is not an execution folder")
-        meta = self._read_json(f"{folder}/{layout.METADATA_FILE}")
-        files = self.backend.find(folder)  # one listing for attempts, figures and context
-        ctx = PythonExecutionContext(
-            folder_path=self.backend.upath(folder),
-            folder_url=self.urls.folder_url(folder),
-            attempts_folder=self.backend.upath(f"{folder}/{layout.ATTEMPTS_DIR}"),
-            context_file_path=(
-                self.backend.upath(f"{folder}/{layout.CONTEXT_FILE}")
-                if layout.CONTEXT_FILE in files
-                else None
-            ),
-        )
-        ctx._metadata = meta
-        day = f"{ex.created_at:%Y-%m-%d}"
-        for name in files:
-            in_attempts = name.startswith(f"{layout.ATTEMPTS_DIR}/") and name.count("/") == 1
-            attempt = layout.parse_attempt(name) if in_attempts else None
-            if attempt is None:
-                continue
-            rel = f"{folder}/{name}"
-            t = attempt.time
-            ctx.add_notebook_attempt(
-                NotebookAttempt(
-                    notebook_type=NotebookType.EXECUTION_ATTEMPT,
-                    attempt_number=attempt.number,
-                    stage=attempt.stage,
-                    notebook_path=self.backend.upath(rel),
-                    notebook_link=self.urls.url(rel),
-                    # Names keep the time of day only: the date is the execution's.
-                    created_at=f"{day}T{t[:2]}:{t[2:4]}:{t[4:]}",
-                )
-            )
-        ctx.notebook_attempts.sort(key=lambda a: a.attempt_number)
-        figures = [
-            layout.figure_number(f)
-            for f in files
-            if f.startswith(f"{layout.FIGURES_DIR}/") and f.count("/") == 1
-        ]
-        ctx._last_figure = max([n for n in figures if n is not None], default=0)
-        return ctx
+        return catalog.open_execution(self.backend, self.urls, execution)
+
+    def delete_execution(self, execution: ExecutionRef | PythonExecutionContext) -> None:
+        """Delete a whole execution, safely if interrupted.
+
+        The metadata is marked ``deleting`` first and removed last, so an
+        execution cut off half-way lists as ``deleting`` and deleting it again
+        finishes the job.
+        """
+        if isinstance(execution, PythonExecutionContext):
+            folder = self._folder(execution)
+        else:
+            folder = catalog.execution_key(self.backend, execution)
+        catalog.delete_execution(self.backend, folder)
 
     # -- artifacts ----------------------------------------------------------
     def save_context(self, ctx: PythonExecutionContext, data: Mapping[str, Any]) -> UPath:
         """Write ``context.json``, which every notebook's first code cell loads."""
         if not isinstance(data, Mapping):
             raise ConfigTypeError(f"context data must be a mapping, not {type(data).__name__}")
-        rel = f"{self._folder(ctx)}/{layout.CONTEXT_FILE}"
-        self.backend.write(rel, encode_results(dict(data)).data, content_type=JSON)
-        path = self.backend.upath(rel)
-        ctx.context_file_path = path
-        return path
+        key = f"{self._folder(ctx)}/{layout.CONTEXT_FILE}"
+        self.backend.write(key, encode_results(dict(data)).data, content_type=JSON)
+        ctx.context_file_path = self.backend.upath(key)
+        return ctx.context_file_path
 
     def load_context(self, ctx: PythonExecutionContext) -> dict[str, Any]:
         """The dict saved by :meth:`save_context`."""
-        data = self._read_json(f"{self._folder(ctx)}/{layout.CONTEXT_FILE}")
+        data = catalog.read_json(self.backend, f"{self._folder(ctx)}/{layout.CONTEXT_FILE}")
         if not isinstance(data, dict):
-            raise ConfigError("context.json does not hold an object")
+            raise StorageError("load", "context.json", None, "it does not hold a JSON object")
         return data
 
     def save_results(
         self, ctx: PythonExecutionContext, results: Any, *, indent: int | None = 2
     ) -> UPath:
         """Write ``results.json`` (never fails on the data; lossy conversions are logged)."""
+        key = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
         encoded = encode_results(results, indent=indent)
         for warning in encoded.warnings:
             logger.warning("results.json: %s", warning)
-        rel = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
-        self.backend.write(rel, encoded.data, content_type=JSON)
-        return self.backend.upath(rel)
+        self.backend.write(key, encoded.data, content_type=JSON)
+        return self.backend.upath(key)
 
     def load_results(self, ctx: PythonExecutionContext) -> Any:
         """The parsed ``results.json`` (integers beyond 64 bits exact)."""
-        return self._read_json(f"{self._folder(ctx)}/{layout.RESULTS_FILE}")
+        return catalog.read_json(self.backend, f"{self._folder(ctx)}/{layout.RESULTS_FILE}")
+
+    def load_notebook(self, path: StrPath | PurePath) -> Any:
+        """A stored notebook, read and validated: an ``nbformat.NotebookNode``."""
+        import nbformat
+
+        key = self.key(path)
+        try:
+            text = self.backend.read(key).decode("utf-8")
+            notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+            nbformat.validate(notebook)
+        except (ValueError, nbformat.ValidationError) as exc:
+            where = self.backend.uri(key)
+            raise StorageError("load", where, None, f"not a valid notebook: {exc}") from None
+        return notebook
 
     def save_figure(self, ctx: PythonExecutionContext, figure: Any) -> UPath:
         """Write the next ``figures/figure_NN.png``.
@@ -259,7 +226,7 @@ class ArtifactStore:
         ----------
         figure
             PNG bytes, a matplotlib figure (anything with ``savefig``), or the
-            ``os.PathLike`` of a local PNG file.
+            path (``str`` or ``os.PathLike``) of a local PNG file.
         """
         return self.save_figures(ctx, [figure])[0]
 
@@ -270,27 +237,15 @@ class ArtifactStore:
         took (a resumed copy of this execution) is written again under a new one.
         """
         folder = self._folder(ctx)
-        pngs = [_png_bytes(f) for f in figures]
-        written: dict[int, str] = {}
-        pending = list(range(len(pngs)))
-        for _ in range(_RETRIES):
-            if not pending:
-                return [self.backend.upath(written[i]) for i in range(len(pngs))]
-            items = [
-                WriteItem(layout.figure_file(folder, ctx._allocate_figure()), pngs[i], True, PNG)
-                for i in pending
-            ]
-            outcomes = self.backend.write_many(items)
-            retry = []
-            for i, item, outcome in zip(pending, items, outcomes, strict=True):
-                if outcome is None:
-                    written[i] = item.path
-                elif isinstance(outcome, StorageExistsError):
-                    retry.append(i)
-                else:
-                    raise outcome
-            pending = retry
-        raise StorageExistsError("write", f"{folder}/figures", None, "no free figure number")
+        pngs = [png_bytes(f) for f in figures]
+        keys = claim_next(
+            self.backend,
+            len(pngs),
+            lambda i: WriteItem(
+                layout.figure_file(folder, ctx.claim_figure_number()), pngs[i], True, PNG
+            ),
+        )
+        return [self.backend.upath(k) for k in keys]
 
     def create_attempt_notebook(
         self,
@@ -304,11 +259,11 @@ class ArtifactStore:
     ) -> UPath:
         """Write ``attempts/NN_<stage>_<HHMMSS>.ipynb`` and record it on ``ctx``.
 
-        Numbers are handed out under the context's lock and the notebook is
-        written with an exclusive create, so threads sharing a context never
-        share a number and no notebook is ever overwritten. (Two processes that
-        each resume the same execution keep separate counts: their notebooks
-        never overwrite each other, but their numbers may repeat.)
+        Numbers are handed out by the context and the notebook is written with
+        an exclusive create, so threads sharing a context never share a number
+        and no notebook is ever overwritten. (Two processes that each resume the
+        same execution keep separate counts: their notebooks never overwrite
+        each other, but their numbers may repeat.)
         """
         for name, value in (("code", code), ("stage", stage)):
             if not isinstance(value, str):
@@ -316,10 +271,21 @@ class ArtifactStore:
         folder = self._folder(ctx)
         if ctx.context_file_path is None:
             logger.warning("Context file not found when creating notebook: %s", folder)
-        for _ in range(_RETRIES):
-            number = ctx._allocate_attempt()
-            rel = layout.attempt_file(folder, number, stage)
-            link = self.urls.url(rel)  # before writing: a bad link setting must not orphan a file
+        attempt: list[NotebookAttempt] = []
+
+        def item(_: int) -> WriteItem:
+            number = ctx.claim_attempt_number()
+            key = layout.attempt_file(folder, number, stage)
+            attempt[:] = [
+                NotebookAttempt(
+                    notebook_type=notebook_type,
+                    attempt_number=number,
+                    stage=stage,
+                    notebook_path=self.backend.upath(key),
+                    notebook_link=self.urls.url(key),  # before writing: nothing orphaned
+                    error_context=error_context,
+                )
+            ]
             notebook = notebooks.attempt_notebook(
                 number,
                 stage,
@@ -327,29 +293,19 @@ class ArtifactStore:
                 error_context=error_context,
                 approval_context=approval_context,
                 with_context=ctx.context_file_path is not None,
+                metadata={
+                    "attempt_number": number,
+                    "stage": stage,
+                    "notebook_type": notebook_type.value,
+                    "created_at": attempt[0].created_at,
+                    "error_context": error_context,
+                },
             )
-            try:
-                self.backend.write(
-                    rel, notebooks.to_bytes(notebook), exclusive=True, content_type=IPYNB
-                )
-                break
-            except StorageExistsError:
-                continue
-        else:  # pragma: no cover - a hundred numbers taken by other writers
-            raise StorageExistsError("write", f"{folder}/attempts", None, "no free number")
-        path = self.backend.upath(rel)
-        with ctx._lock:
-            ctx.add_notebook_attempt(
-                NotebookAttempt(
-                    notebook_type=notebook_type,
-                    attempt_number=number,
-                    stage=stage,
-                    notebook_path=path,
-                    notebook_link=link,
-                    error_context=error_context,
-                )
-            )
-        return path
+            return WriteItem(key, notebooks.to_bytes(notebook), True, IPYNB)
+
+        claim_next(self.backend, 1, item)
+        ctx.add_notebook_attempt(attempt[0])
+        return attempt[0].notebook_path  # type: ignore[return-value]
 
     def create_final_notebook(
         self,
@@ -363,36 +319,32 @@ class ArtifactStore:
         if not isinstance(code, str):
             raise ConfigTypeError(f"code must be a str, not {type(code).__name__}")
         folder = self._folder(ctx)
-        links = [self._figure_link(folder, f) for f in figure_paths or []]
         notebook = notebooks.final_notebook(
             code,
             results=results,
             error_context=error_context,
-            figure_paths=links,
+            figure_paths=[self._figure_key(folder, f) for f in figure_paths or []],
             execution_folder=folder,
             with_context=ctx.context_file_path is not None,
         )
-        rel = f"{folder}/{layout.FINAL_NOTEBOOK}"
-        self.backend.write(rel, notebooks.to_bytes(notebook), content_type=IPYNB)
-        logger.info("Created final notebook: %s", rel)
-        return self.backend.upath(rel)
+        key = f"{folder}/{layout.FINAL_NOTEBOOK}"
+        self.backend.write(key, notebooks.to_bytes(notebook), content_type=IPYNB)
+        logger.info("Created final notebook: %s", key)
+        return self.backend.upath(key)
 
-    def _figure_link(self, folder: str, figure: StrPath | PurePath) -> str:
+    def _figure_key(self, folder: str, figure: StrPath | PurePath) -> str:
+        """The key of a figure (relative paths: relative to the execution folder)."""
         text = str(figure)
         if "://" not in text and not os.path.isabs(text):
-            # A relative figure path means relative to the execution folder.
             return f"{folder}/{text}"
         try:
-            return self._rel(figure)
+            return self.key(figure)
         except ConfigError:
             return text  # outside the store: the notebook links its bare name
 
     # -- listing ------------------------------------------------------------
     def list_executions(
-        self,
-        name: str | None = None,
-        since: datetime | Any = None,
-        status: str | None = None,
+        self, name: str | None = None, since: Any = None, status: str | None = None
     ) -> list[ExecutionInfo]:
         """The executions in the store, oldest first.
 
@@ -400,139 +352,11 @@ class ArtifactStore:
         ----------
         name
             Keep executions with this name (as given to :meth:`create_execution`),
-            or matching this shell pattern (``"sensor_*"``) on the stored name.
+            or whose name matches this shell pattern (``"sensor_*"``).
         since
             A ``datetime``, a ``timedelta`` or an age like ``"7d"``.
         status
-            ``running``, ``success`` or ``failed``.
+            One of ``running``, ``success``, ``failed``, ``interrupted``,
+            ``unknown``, ``deleting``; anything else is a ``ValueError``.
         """
-        since_dt = layout.parse_since(since)
-        if name is not None and not any(c in name for c in "*?["):
-            name = layout.sanitize_name(name)  # the name as given to create_execution
-        months = layout.month_folders_since(self.backend.listdir(layout.SCRIPTS_DIR), since_dt)
-        found: list[layout.ExecutionName] = []
-        for month in months:
-            for leaf in self.backend.listdir(f"{layout.SCRIPTS_DIR}/{month}"):
-                parsed = layout.parse_execution_folder(f"{layout.SCRIPTS_DIR}/{month}/{leaf}")
-                if parsed is None:
-                    continue
-                if name is not None and not fnmatch.fnmatchcase(parsed.name, name):
-                    continue
-                if since_dt is not None and parsed.created_at < since_dt:
-                    continue
-                found.append(parsed)
-        metas = self.backend.read_many([f"{f.folder}/{layout.METADATA_FILE}" for f in found])
-        rows = []
-        for ex in found:
-            raw = metas.get(f"{ex.folder}/{layout.METADATA_FILE}")
-            meta = _parse_metadata(raw)
-            row_status = str(meta.get("status", "unknown"))
-            created = ex.created_at
-            with contextlib.suppress(KeyError, TypeError, ValueError):
-                # The metadata's time has microseconds: it orders executions within a second.
-                created = datetime.fromisoformat(meta["created_at"])
-            if status is not None and row_status != status:
-                continue
-            rows.append(
-                ExecutionInfo(
-                    path=self.backend.upath(ex.folder),
-                    name=ex.name,
-                    execution_id=ex.execution_id,
-                    created_at=created,
-                    status=row_status,
-                    url=self.urls.folder_url(ex.folder),
-                )
-            )
-        rows.sort(key=lambda r: (r.created_at, r.execution_id))
-        return rows
-
-    # -- helpers ------------------------------------------------------------
-    def _read_json(self, rel: str) -> Any:
-        data = self.backend.read(rel)
-        try:
-            return decode_results(data)
-        except ValueError as exc:
-            raise StorageError(
-                "parse", self.backend.uri(rel), None, f"not valid JSON: {exc}"
-            ) from None
-
-
-def _parse_metadata(raw: bytes | StorageError | None) -> dict[str, Any]:
-    if not isinstance(raw, bytes):
-        return {}
-    try:
-        meta = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def _png_bytes(figure: Any) -> bytes:
-    if isinstance(figure, (bytes, bytearray, memoryview)):
-        data = bytes(figure)
-    elif hasattr(figure, "savefig"):
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png")
-        data = buffer.getvalue()
-    elif isinstance(figure, os.PathLike):
-        with open(figure, "rb") as f:
-            data = f.read()
-    else:
-        raise ConfigTypeError(
-            f"a figure must be PNG bytes, a matplotlib figure or a PNG file path, "
-            f"not {type(figure).__name__}"
-        )
-    if not data.startswith(_PNG_MAGIC):
-        raise ConfigError("figure data is not a PNG image (no PNG signature)")
-    return data
-
-
-def open_store(
-    url: str | os.PathLike[str] | None = None,
-    *,
-    url_strategy: str | None = None,
-    url_expires: int = 3600,
-    public_endpoint_url: str | None = None,
-    jupyter_base_url: str | None = None,
-    jupyter_prefix: str | None = None,
-    permissions: str | int | None = None,
-    **storage_options: Any,
-) -> ArtifactStore:
-    """Open the store at ``url``.
-
-    Parameters
-    ----------
-    url
-        A local path, ``file://``, ``memory://``, ``s3://bucket/prefix`` or any
-        fsspec URL. Default: ``$PYEXEC_STORE_URL``, else ``./_agent_data``.
-    url_strategy
-        ``"file"``, ``"jupyter"`` or ``"presigned"``; default by backend
-        (local and memory: ``file``, S3: ``presigned``).
-    url_expires
-        Lifetime of presigned links in seconds (at most 7 days).
-    public_endpoint_url
-        The S3 host a browser reaches; presigned links are signed for it.
-    jupyter_base_url, jupyter_prefix
-        For ``jupyter`` links (default ``http://localhost:8088`` and ``executed_scripts``).
-    permissions
-        Local stores only: ``"group"`` (default), ``"container"``, ``"private"`` or an int mode.
-    **storage_options
-        Passed to the fsspec filesystem (``endpoint_url``, ``key``, ``secret``, …).
-
-    Raises
-    ------
-    ConfigError, ConfigTypeError
-        For bad arguments, before any I/O.
-    MissingDependencyError
-        When the backend's extra is not installed.
-    """
-    options = UrlOptions(
-        expires=url_expires,
-        public_endpoint_url=public_endpoint_url,
-        jupyter_base_url=jupyter_base_url or UrlOptions.jupyter_base_url,
-        jupyter_prefix=jupyter_prefix if jupyter_prefix is not None else UrlOptions.jupyter_prefix,
-    )
-    if url is None:
-        url = os.environ.get("PYEXEC_STORE_URL") or DEFAULT_URL
-    backend = get_backend(url, permissions=permissions, **storage_options)
-    return ArtifactStore(backend, make_strategy(url_strategy, backend, options))
+        return catalog.list_executions(self.backend, self.urls, name, since, status)

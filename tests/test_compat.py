@@ -77,7 +77,7 @@ def test_notebook_manager_tracks_attempts(local_root: Path) -> None:
     assert ctx.notebook_attempts[1].to_dict()["notebook_path"] == str(second)
     assert ctx.get_next_attempt_number() == 3
     nb = nbformat.read(second, as_version=4)
-    assert "## Error Context\nE" in nb.cells[0].source
+    assert "## Error Context\n```text\nE\n```" in nb.cells[0].source
 
 
 def test_final_notebook_and_results(local_root: Path) -> None:

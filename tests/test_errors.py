@@ -54,7 +54,7 @@ def test_default_store_is_local_agent_data(tmp_path: Path, monkeypatch: pytest.M
     store = ps.open_store()
     assert Path(store.backend.root) == tmp_path / "_agent_data"
     monkeypatch.setenv("PYEXEC_STORE_URL", "memory://from-env")
-    assert ps.open_store().backend.describe() == "memory:///from-env"
+    assert ps.open_store().backend.location == "memory:///from-env"
     assert not (tmp_path / "_agent_data").exists()  # opening writes nothing
 
 

@@ -64,7 +64,7 @@ def test_check_relative_never_accepts_an_escape(path: str) -> None:
 def test_memory_folders_stay_under_the_root(url: str, name: str) -> None:
     store = ps.open_store(url)
     ctx = store.create_execution(name)
-    rel = store._rel(ctx.folder_path)
+    rel = store.key(ctx.folder_path)
     assert rel.startswith("executed_scripts/") and rel.count("/") == 2
     assert layout.parse_execution_folder(rel) is not None
 

@@ -51,7 +51,7 @@ def test_claim_conflict_is_reported_by_the_server(s3: Any) -> None:
     s3.take_requests()
     with pytest.raises(ps.StorageExistsError):
         store.backend.write(
-            store._rel(ctx.folder_path) + "/execution_metadata.json", b"{}", exclusive=True
+            store.key(ctx.folder_path) + "/execution_metadata.json", b"{}", exclusive=True
         )
     (request,) = s3.take_requests()
     assert request.method == "PUT" and request.headers["if-none-match"] == "*"
@@ -62,7 +62,7 @@ def test_figures_are_sent_concurrently(s3: Any) -> None:
     ctx = store.create_execution("f")
     paths = store.save_figures(ctx, [PNG + bytes([i]) for i in range(6)])
     assert [p.name for p in paths] == [f"figure_{i:02d}.png" for i in range(1, 7)]
-    assert [store.backend.read(store._rel(p))[-1] for p in paths] == list(range(6))
+    assert [store.backend.read(store.key(p))[-1] for p in paths] == list(range(6))
 
 
 def test_presigned_url_fetches_the_exact_bytes(s3: Any) -> None:
@@ -77,7 +77,7 @@ def test_presigned_url_fetches_the_exact_bytes(s3: Any) -> None:
     assert verify_presigned_get(url, S3_SECRET)
     assert not verify_presigned_get(url, "another-secret")
     with urllib.request.urlopen(url, timeout=10) as response:
-        assert response.read() == store.backend.read(store._rel(results))
+        assert response.read() == store.backend.read(store.key(results))
         assert response.headers["Content-Type"] == "application/json"
     assert S3_SECRET not in url
 
@@ -282,6 +282,9 @@ def test_resuming_reads_the_metadata_and_lists_once(s3: Any) -> None:
     ctx = record_one_execution(store)
     s3.take_requests()
     again = store.open_execution(ctx.folder_path)
-    assert [r.method for r in s3.take_requests()] == ["GET", "GET"]  # metadata, one listing
-    assert again.get_next_attempt_number() == 4 and again._last_figure == 2
+    requests = s3.take_requests()
+    # One listing, then the metadata and the three attempt notebooks in one batch.
+    assert [r.method for r in requests] == ["GET"] * 5
+    assert sum("list-type" in r.query for r in requests) == 1
+    assert again.get_next_attempt_number() == 4 and again.figure_count == 2
     assert again.context_file_path is not None

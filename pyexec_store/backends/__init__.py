@@ -1,66 +1,34 @@
-"""Backends, chosen by URL protocol.
+"""Backends, chosen by URL protocol through :data:`pyexec_store.registry.BACKENDS`.
 
-A table maps each known protocol to the module and class that serve it; the
-module is imported only when a store uses it, so ``import pyexec_store`` needs
-no optional dependency. Any other protocol that fsspec knows works through the
-generic :class:`~pyexec_store.backends.base.Backend`. More backends can be
-added with :func:`register_backend` or the ``pyexec_store.backends`` entry-point
-group.
+Each backend is one small module: ``local`` (``file://``, ``local://`` and
+plain paths), ``memory``, ``s3``. Any other protocol fsspec knows is served by
+the generic :class:`~pyexec_store.backends.generic.FsspecBackend`. The contract
+they all keep is :class:`~pyexec_store.backends.base.Backend`.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
-from importlib.metadata import entry_points
 from typing import Any
 
 import fsspec
 
-from ..errors import (
-    ConfigError,
-    ConfigTypeError,
-    MissingDependencyError,
-    UnknownProtocolError,
-    storage_error,
-)
-from .base import Backend, WriteItem
+from ..errors import ConfigTypeError, MissingDependencyError, UnknownProtocolError
+from ..registry import BACKENDS
+from .base import Backend, WriteItem, reject_unknown_options
+from .generic import FsspecBackend
 
 __all__ = [
     "Backend",
+    "FsspecBackend",
     "WriteItem",
+    "backend_class",
     "get_backend",
-    "is_local",
-    "known_backends",
     "read_file_url",
-    "register_backend",
+    "reject_unknown_options",
+    "split_protocol",
     "write_file_url",
 ]
-
-#: protocol -> ("module:Class", extra that installs its dependencies)
-_KNOWN: dict[str, tuple[str, str | None]] = {
-    "file": ("pyexec_store.backends.local:LocalBackend", None),
-    "local": ("pyexec_store.backends.local:LocalBackend", None),
-    "memory": ("pyexec_store.backends.memory:MemoryBackend", None),
-    "s3": ("pyexec_store.backends.s3:S3Backend", "s3"),
-    "s3a": ("pyexec_store.backends.s3:S3Backend", "s3"),
-}
-_REGISTERED: dict[str, type[Backend]] = {}
-
-
-def register_backend(protocol: str, backend: type[Backend] | str) -> None:
-    """Serve ``protocol`` with ``backend`` (a class, or ``"module:Class"`` to import lazily)."""
-    if isinstance(backend, str):
-        _KNOWN[protocol] = (backend, None)
-        _REGISTERED.pop(protocol, None)
-    else:
-        _REGISTERED[protocol] = backend
-
-
-def known_backends() -> list[str]:
-    """Protocols with a dedicated backend (others fall back to the generic one)."""
-    plugins = {ep.name for ep in entry_points(group="pyexec_store.backends")}
-    return sorted(set(_KNOWN) | set(_REGISTERED) | plugins)
 
 
 def split_protocol(url: str) -> str:
@@ -72,35 +40,18 @@ def split_protocol(url: str) -> str:
 
 def backend_class(protocol: str) -> type[Backend]:
     """The backend class for ``protocol``, importing it on first use."""
-    if protocol in _REGISTERED:
-        return _REGISTERED[protocol]
-    for ep in entry_points(group="pyexec_store.backends"):
-        if ep.name == protocol:
-            cls: type[Backend] = ep.load()
-            _REGISTERED[protocol] = cls
-            return cls
-    if protocol in _KNOWN:
-        target, extra = _KNOWN[protocol]
-        module_name, class_name = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError as exc:
-            hint = f": pip install 'pyexec-store[{extra}]'" if extra else ""
-            raise MissingDependencyError(
-                f"the {protocol} backend cannot be imported ({exc}){hint}"
-            ) from exc
-        cls = getattr(module, class_name)
-        _REGISTERED[protocol] = cls
-        return cls
+    if protocol in BACKENDS:
+        return BACKENDS.get(protocol)
     if protocol in fsspec.available_protocols():
-        return Backend
+        return FsspecBackend
     raise UnknownProtocolError(
-        f"no backend for protocol {protocol!r}; known: {', '.join(known_backends())}, "
+        f"no backend for protocol {protocol!r}; known: {', '.join(BACKENDS.names())}, "
         "or any protocol fsspec knows"
     )
 
 
-def _store_url(url: object) -> str:
+def store_url(url: object) -> str:
+    """``url`` as a non-empty string, or a clear error."""
     if not isinstance(url, (str, os.PathLike)):
         raise ConfigTypeError(f"a store URL must be a str or path, not {type(url).__name__}")
     text = os.fspath(url)
@@ -109,29 +60,13 @@ def _store_url(url: object) -> str:
     return text
 
 
-def is_local(url: str | os.PathLike[str]) -> bool:
-    """Whether ``url`` names a store on local disk (where permissions apply)."""
-    from .local import LocalBackend
-
-    return issubclass(backend_class(split_protocol(_store_url(url))), LocalBackend)
-
-
-def get_backend(
-    url: str | os.PathLike[str], *, permissions: str | int | None = None, **options: Any
-) -> Backend:
-    """Open the backend serving ``url`` (a path or an fsspec URL).
-
-    ``permissions`` is for local stores only; anywhere else it is an error.
-    """
-    text = _store_url(url)
+def get_backend(url: str | os.PathLike[str], **options: Any) -> Backend:
+    """Open the backend serving ``url`` (a path or an fsspec URL); it checks its options."""
+    text = store_url(url)
     protocol = split_protocol(text)
     cls = backend_class(protocol)
-    if permissions is not None:
-        if not is_local(text):
-            raise ConfigError("permissions apply to local stores only")
-        options["permissions"] = permissions
     try:
-        return cls(text, **options)
+        return cls(text, **options)  # type: ignore[call-arg]
     except ImportError as exc:
         if isinstance(exc, MissingDependencyError):
             raise
@@ -148,26 +83,26 @@ def write_file_url(
 ) -> None:
     """Write ``data`` to one file, atomically, wherever ``path_or_url`` points.
 
-    A temporary file and a rename locally, a single PUT on S3.
+    A temporary file and a rename locally (the umask's mode, as ``open`` would
+    give, minus world write: a plain file, not a store), a single PUT on S3.
     """
     protocol, parent, name = _split_file(os.fspath(path_or_url))
     if protocol == "file":
-        # A plain file, not a store: no backend per call, and the umask's mode (as
-        # open() would give) minus world write, not a store's permission policy.
-        from .local import atomic_write
+        from .local import write_plain_file
 
-        try:
-            atomic_write(parent, name, data)
-        except OSError as exc:
-            raise storage_error(exc, "write", os.path.join(parent, name)) from None
+        write_plain_file(parent, name, data)
         return
-    backend_class(protocol)(parent, **storage_options).write(name, data, content_type=content_type)
+    get_backend(parent, **storage_options).write(name, data, content_type=content_type)
 
 
 def read_file_url(path_or_url: str | os.PathLike[str], **storage_options: Any) -> bytes:
     """The bytes of one file, wherever ``path_or_url`` points."""
     protocol, parent, name = _split_file(os.fspath(path_or_url))
-    return backend_class(protocol)(parent, **storage_options).read(name)
+    if protocol == "file":
+        from .local import read_plain_file
+
+        return read_plain_file(parent, name)
+    return get_backend(parent, **storage_options).read(name)
 
 
 def _split_file(text: str) -> tuple[str, str, str]:

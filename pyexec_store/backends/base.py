@@ -1,45 +1,34 @@
-"""The backend contract, and the generic implementation for any fsspec filesystem.
+"""The backend contract: what the store needs from a storage, and nothing more.
 
-A backend stores bytes at paths *relative to its root*. The store never builds
-an absolute path itself: :meth:`Backend.full_path` is the one place where a
-relative path is joined to the root, and it refuses anything that could escape.
+A backend stores bytes at *keys*: POSIX paths relative to its root
+(``executed_scripts/2026-11/execution_…/results.json``). The store never builds
+a location itself; it hands keys to these few methods::
+
+    write_many(items)    write objects (exclusive creates, content types)
+    read_many(keys)      read objects
+    find(key)            every file below a folder
+    listdir(key)         the names directly inside a folder
+    delete(keys)         remove objects
+    uri(key)             the storage's own URL of a key (``s3://…``, ``file:///…``)
+
+Everything else has a default built on those. A backend translates every
+failure of its storage into a :class:`~pyexec_store.StorageError` at this edge,
+with no credential in its message, and refuses a key that could leave the root
+(:func:`~pyexec_store.layout.check_relative`) before any I/O.
 """
 
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+import difflib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-import fsspec
-from fsspec import AbstractFileSystem
 from upath import UPath
 
-from ..errors import PathEscapeError, StorageError, storage_error
+from ..errors import ConfigError, PathEscapeError, StorageError
 from ..layout import check_relative
-
-#: Credential-bearing storage options: their values never reach a message.
-SECRET_OPTIONS = frozenset(
-    {
-        "key",
-        "secret",
-        "token",
-        "password",
-        "aws_access_key_id",
-        "aws_secret_access_key",
-        "aws_session_token",
-        "session_token",
-        "access_key",
-        "secret_key",
-        "sas_token",
-        "account_key",
-        "client_secret",
-        "credential",
-        "credentials",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -47,188 +36,134 @@ class WriteItem:
     """One object to write: where, what, and how."""
 
     path: str
+    """The key, relative to the root."""
     data: bytes
     exclusive: bool = False
+    """Fail with :class:`~pyexec_store.StorageExistsError` if the key exists."""
     content_type: str | None = None
 
 
-def _secrets(options: Mapping[str, Any]) -> list[str]:
-    found: list[str] = []
-    for name, value in options.items():
-        if isinstance(value, Mapping):
-            found += _secrets(value)
-        elif name.lower() in SECRET_OPTIONS and isinstance(value, str) and value:
-            found.append(value)
-    return found
+class Backend(ABC):
+    """Bytes at keys below a root. Subclass it to add a storage.
 
-
-class Backend:
-    """Bytes at relative paths under a root, on one fsspec filesystem.
-
-    Subclasses override the few methods where their storage can do better
-    (atomic local writes, conditional puts on S3); everything else works on any
-    fsspec filesystem, which is what the generic fallback uses.
-
-    Parameters
-    ----------
-    url
-        The store's root URL, e.g. ``"memory://demo"`` or ``"s3://bucket/prefix"``.
-    storage_options
-        Passed to the fsspec filesystem.
+    A write is all or nothing: a reader sees the whole new object or the old
+    one, never a part. Methods that take several keys may work concurrently;
+    they report per key instead of raising, so callers see which went through.
     """
 
     protocol: ClassVar[str] = ""
+    """The URL scheme this backend serves (``"s3"``), for messages and links."""
     default_url_strategy: ClassVar[str] = "file"
+    """The link strategy a store on this backend uses unless told otherwise."""
 
-    def __init__(self, url: str, **storage_options: Any) -> None:
-        self.storage_options = dict(storage_options)
-        self.fs, root = self._open_fs(url)
-        self.root = root.rstrip("/") or "/"
-        self._secrets = _secrets(self.storage_options)
-        self._exclusive_lock = threading.Lock()
+    @classmethod
+    def accepts(cls, option: str) -> bool:
+        """Whether the constructor takes ``option`` (settings from the environment
+        that a backend cannot use are skipped, not refused)."""
+        return True
 
-    def _open_fs(self, url: str) -> tuple[AbstractFileSystem, str]:
-        fs, root = fsspec.core.url_to_fs(url, **self.storage_options)
-        return fs, root
-
-    # -- paths --------------------------------------------------------------
-    def full_path(self, rel: str) -> str:
-        """The filesystem path of ``rel``; refuses a path that leaves the root."""
-        rel = check_relative(rel)
-        return f"{self.root.rstrip('/')}/{rel}"
-
-    def relative(self, path: str | UPath) -> str:
-        """The path of ``path`` relative to the root (inverse of :meth:`full_path`).
-
-        ``path`` is a URL or an absolute path inside the root, or a path already
-        relative to the root (``"executed_scripts/…"``).
-        """
-        text = str(path)
-        stripped = self.fs._strip_protocol(text) if "://" in text else text
-        root = self.root.rstrip("/")
-        if stripped == root:
-            return ""
-        if stripped.startswith(root + "/"):
-            return check_relative(stripped[len(root) + 1 :])
-        if "://" not in text and not text.startswith("/"):
-            return check_relative(text.strip("/"))
-        raise PathEscapeError(f"{text!r} is not inside the store root {self.describe()}")
-
-    def upath(self, rel: str) -> UPath:
-        """A :class:`~upath.UPath` for ``rel``, usable with the same filesystem."""
-        path: UPath = UPath(self.fs.unstrip_protocol(self.full_path(rel)), **self.storage_options)
-        return path
-
-    def uri(self, rel: str) -> str:
-        """A URL naming ``rel`` on this storage (``memory://…``, ``s3://…``)."""
-        return str(self.fs.unstrip_protocol(self.full_path(rel)))
-
-    def describe(self) -> str:
-        """Where this storage is, for messages: never a credential."""
-        return str(self.fs.unstrip_protocol(self.root))
-
-    def endpoint(self) -> str | None:
-        """The endpoint named in error messages."""
-        return None
-
-    # -- errors -------------------------------------------------------------
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    @contextlib.contextmanager
-    def errors(self, operation: str, rel: str) -> Iterator[None]:
-        """Turn whatever the filesystem raises into a :class:`StorageError`."""
-        try:
-            yield
-        except StorageError:
-            raise
-        except Exception as exc:
-            raise self.translate(exc, operation, rel) from None
-
-    def translate(self, exc: BaseException, operation: str, rel: str) -> StorageError:
-        """The :class:`StorageError` subclass for ``exc``, free of credentials."""
-        where = self.uri(rel) if rel else self.describe()
-        return storage_error(exc, operation, where, self.endpoint(), self._redact)
-
-    # -- writing ------------------------------------------------------------
-    def makedirs(self, rel: str) -> None:
-        """Create a folder where the storage has folders (object stores have none)."""
-
-    def write(
-        self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
-    ) -> None:
-        """Write ``data`` at ``rel`` in one step: readers see all of it or nothing.
-
-        With ``exclusive``, fail with :class:`StorageExistsError` if ``rel`` exists.
-        """
-        path = self.full_path(rel)
-        with self.errors("write", rel):
-            if exclusive:
-                # fsspec's "create" mode checks then writes: serialise it in-process.
-                with self._exclusive_lock:
-                    self.fs.pipe_file(path, data, mode="create")
-            else:
-                self.fs.pipe_file(path, data)
-
+    # -- the contract -------------------------------------------------------
+    @abstractmethod
     def write_many(self, items: Sequence[WriteItem]) -> list[StorageError | None]:
-        """Write several objects (concurrently where the storage allows).
+        """Write several objects.
 
         Returns one outcome per item, in order: ``None`` when it was written,
-        else the :class:`StorageError` it failed with. Nothing is raised for a
-        failed item, so the caller sees which ones went through.
+        else the :class:`~pyexec_store.StorageError` it failed with. Every key
+        is checked before anything is written.
         """
-        for item in items:
-            self.full_path(item.path)  # refuse a bad path before anything is written
-        outcomes: list[StorageError | None] = []
-        for item in items:
-            try:
-                self.write(
-                    item.path, item.data, exclusive=item.exclusive, content_type=item.content_type
-                )
-                outcomes.append(None)
-            except StorageError as exc:
-                outcomes.append(exc)
-        return outcomes
 
-    # -- reading ------------------------------------------------------------
-    def read(self, rel: str) -> bytes:
-        """The bytes stored at ``rel``."""
-        with self.errors("read", rel):
-            data: bytes = self.fs.cat_file(self.full_path(rel))
-            return data
+    @abstractmethod
+    def read_many(self, keys: Sequence[str]) -> dict[str, bytes | StorageError]:
+        """The bytes of several objects, by key; a failure is returned, not raised."""
 
-    def read_many(self, rels: Sequence[str]) -> dict[str, bytes | StorageError]:
-        """Read several objects (concurrently where possible); failures are returned."""
-        if not rels:
-            return {}
-        paths = {self.full_path(rel): rel for rel in rels}
-        with self.errors("read", rels[0]):
-            found = self.fs.cat(list(paths), on_error="return")
-        if not isinstance(found, dict):  # a single path comes back bare
-            found = {next(iter(paths)): found}
-        out: dict[str, bytes | StorageError] = {}
-        for path, value in found.items():
-            rel = paths.get(self.fs._strip_protocol(path), paths.get(path, path))
-            out[rel] = (
-                self.translate(value, "read", rel) if isinstance(value, BaseException) else value
-            )
-        return out
+    @abstractmethod
+    def find(self, key: str) -> list[str]:
+        """Every file below folder ``key``, as paths relative to it, sorted."""
 
-    def find(self, rel: str) -> list[str]:
-        """Every file below folder ``rel``, as paths relative to it (one listing on S3)."""
-        path = self.full_path(rel)
-        with self.errors("list", rel):
-            found = self.fs.find(path)
-        return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
+    @abstractmethod
+    def listdir(self, key: str) -> list[str]:
+        """Names directly inside folder ``key`` (``""``: the root); empty if there is none."""
 
-    def listdir(self, rel: str) -> list[str]:
-        """Names directly inside folder ``rel`` (empty if there is no such folder)."""
-        path = self.full_path(rel) if rel else self.root
-        with self.errors("list", rel):
-            try:
-                entries = self.fs.ls(path, detail=False)
-            except FileNotFoundError:
-                return []
-        return sorted({str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})
+    @abstractmethod
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove these objects; a missing one is not an error."""
+
+    @abstractmethod
+    def uri(self, key: str) -> str:
+        """The storage's own URL of ``key`` (``""``: the root). Never holds a credential."""
+
+    # -- built on the contract ----------------------------------------------
+    def write(
+        self, key: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
+    ) -> None:
+        """Write one object; raises the :class:`~pyexec_store.StorageError` of a failure."""
+        (outcome,) = self.write_many([WriteItem(key, data, exclusive, content_type)])
+        if outcome is not None:
+            raise outcome
+
+    def read(self, key: str) -> bytes:
+        """The bytes of one object."""
+        value = self.read_many([key])[key]
+        if isinstance(value, StorageError):
+            raise value
+        return value
+
+    def makedirs(self, key: str) -> None:
+        """Create a folder where the storage has folders (object stores have none)."""
+        check_relative(key)
+
+    def sync(self, keys: Sequence[str]) -> None:  # noqa: B027 - optional, nothing by default
+        """Make these objects durable where writes can be lost on power failure."""
+
+    def upath(self, key: str) -> UPath:
+        """A :class:`~upath.UPath` naming ``key``, usable on its own."""
+        path: UPath = UPath(self.uri(key), **self.path_options())
+        return path
+
+    def path_options(self) -> dict[str, Any]:
+        """Storage options a :class:`~upath.UPath` of this storage needs."""
+        return {}
+
+    def endpoint(self) -> str | None:
+        """Where the storage is served from, for messages (a host, never a credential)."""
+        return None
+
+    @property
+    def location(self) -> str:
+        """The root, for messages and reprs: never a credential."""
+        return self.uri("")
+
+    def relative(self, path: str) -> str:
+        """The key of ``path``: a URL of this storage inside the root, or a key.
+
+        A path without a scheme that is not absolute is already a key (relative
+        to the root, on every backend).
+        """
+        text = self.canonical(path)
+        root = self.uri("").rstrip("/")
+        if text == root:
+            return ""
+        if text.startswith(root + "/"):
+            return check_relative(text[len(root) + 1 :])
+        if "://" not in path and not path.startswith("/"):
+            return check_relative(path.strip("/")) if path.strip("/") else ""
+        raise PathEscapeError(f"{path!r} is not inside the store root {self.location}")
+
+    def canonical(self, path: str) -> str:
+        """``path`` spelled as :meth:`uri` spells it (``memory://x`` as ``memory:///x``)."""
+        return path
+
+
+def reject_unknown_options(options: Iterable[str], allowed: Iterable[str], where: str) -> None:
+    """Raise :class:`~pyexec_store.ConfigError` naming the first unknown option.
+
+    The message names the closest valid option, so ``endpont_url`` says
+    ``did you mean 'endpoint_url'?``.
+    """
+    valid = sorted(set(allowed))
+    for name in options:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = f" (it takes: {', '.join(valid)})" if valid else " (it takes none)"
+            raise ConfigError(f"unknown option {name!r} for {where}{hint}{known}")

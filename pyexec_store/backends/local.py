@@ -22,9 +22,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from fsspec.implementations.local import LocalFileSystem
+from upath import UPath
 
-from ..errors import ConfigError, ConfigTypeError
-from .base import Backend
+from ..errors import ConfigError, ConfigTypeError, PathEscapeError, storage_error
+from ..layout import check_relative
+from .base import WriteItem, reject_unknown_options
+from .generic import FsspecBackend
 
 #: (folder mode, file mode) by policy. Setgid keeps the folder's group on what
 #: is created inside; no named policy makes a file world-writable.
@@ -63,7 +66,7 @@ def local_path(url: str) -> str:
     return url
 
 
-class LocalBackend(Backend):
+class LocalBackend(FsspecBackend):
     """Executions in a folder on this machine.
 
     Parameters
@@ -79,34 +82,62 @@ class LocalBackend(Backend):
 
     protocol: ClassVar[str] = "file"
 
-    def __init__(self, url: str, *, permissions: str | int = "group", **storage_options: Any):
+    def __init__(self, url: str, *, permissions: str | int = "group", **options: Any) -> None:
+        reject_unknown_options(options, ("permissions",), "local stores")
         self.dir_mode, self.file_mode = permission_modes(permissions)
         # The root as given (made absolute), which may be a link to self.root.
         self.given_root = os.path.abspath(os.path.expanduser(local_path(url)))
-        super().__init__(url, **storage_options)
+        super().__init__(url)
+
+    @classmethod
+    def accepts(cls, option: str) -> bool:
+        return option == "permissions"
 
     def _open_fs(self, url: str) -> tuple[LocalFileSystem, str]:
         return LocalFileSystem(), str(Path(local_path(url)).expanduser().resolve())
 
-    def relative(self, path: str | Any) -> str:
-        # A relative local path means relative to the working directory, as everywhere.
-        text = os.path.abspath(local_path(str(path)))
-        given = self.given_root.rstrip("/")
-        if text == given or text.startswith(given + "/"):
-            text = self.root + text[len(given) :]  # reached through the root's link
-        return super().relative(text)
+    # -- locations ----------------------------------------------------------
+    def relative(self, path: str) -> str:
+        """The key of ``path``: absolute, ``file://``, or relative.
 
-    def upath(self, rel: str) -> Any:
-        from upath import UPath
+        A relative path is relative to the root, as on every backend; one
+        relative to the working directory that lies inside the root works too.
+        """
+        text = local_path(str(path))
+        if not os.path.isabs(text):
+            absolute = os.path.abspath(text)
+            if self._inside(absolute) is None:
+                return super().relative(text)  # a key
+            text = absolute
+        key = self._inside(os.path.normpath(text))
+        if key is None:
+            raise PathEscapeError(f"{str(path)!r} is not inside the store root {self.root}")
+        return check_relative(key) if key else ""
 
-        return UPath(self.full_path(rel))
+    def _inside(self, absolute: str) -> str | None:
+        """The key of an absolute path inside the root (as resolved or as given)."""
+        for root in (self.root, self.given_root):
+            root = root.rstrip("/") or "/"
+            if absolute == root:
+                return ""
+            if absolute.startswith(root.rstrip("/") + "/"):
+                return absolute[len(root.rstrip("/")) + 1 :]
+        return None
 
-    def uri(self, rel: str) -> str:
-        return Path(self.full_path(rel)).as_uri()
+    def uri(self, key: str) -> str:
+        return Path(self.full_path(key)).as_uri()
 
-    def describe(self) -> str:
+    def upath(self, key: str) -> UPath:
+        return UPath(self.full_path(key))
+
+    def path_options(self) -> dict[str, Any]:
+        return {}
+
+    @property
+    def location(self) -> str:
         return self.root
 
+    # -- writing ------------------------------------------------------------
     def _open_root(self) -> int:
         with contextlib.suppress(FileNotFoundError):
             return os.open(self.root, _DIR)  # the root itself may be a link the user chose
@@ -140,19 +171,34 @@ class LocalBackend(Backend):
         finally:
             os.close(fd)
 
-    def makedirs(self, rel: str) -> None:
-        """Create ``rel`` and its missing parents with the policy's folder mode."""
-        self.full_path(rel)  # refuses a path that would leave the root
-        with self.errors("create folder", rel), self._folder(rel.split("/")):
+    def makedirs(self, key: str) -> None:
+        """Create ``key`` and its missing parents with the policy's folder mode."""
+        self.full_path(key)  # refuses a key that would leave the root
+        with self.errors("create folder", key), self._folder(key.split("/")):
             pass
 
-    def write(
-        self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
-    ) -> None:
-        self.full_path(rel)  # refuses a path that would leave the root
-        *parents, name = rel.split("/")
-        with self.errors("write", rel), self._folder(parents) as folder:
-            atomic_write(folder, name, data, mode=self.file_mode, exclusive=exclusive)
+    def _write(self, item: WriteItem) -> None:
+        *parents, name = item.path.split("/")
+        with self.errors("write", item.path), self._folder(parents) as folder:
+            atomic_write(folder, name, item.data, mode=self.file_mode, exclusive=item.exclusive)
+
+
+def write_plain_file(folder: str, name: str, data: bytes) -> None:
+    """Write one file outside any store, atomically, with the umask's mode (minus world write)."""
+    try:
+        atomic_write(folder, name, data)
+    except OSError as exc:
+        raise storage_error(exc, "write", os.path.join(folder, name)) from None
+
+
+def read_plain_file(folder: str, name: str) -> bytes:
+    """The bytes of one file outside any store."""
+    path = os.path.join(folder, name)
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError as exc:
+        raise storage_error(exc, "read", path) from None
 
 
 def _create_temp(folder: int, name: str) -> tuple[int, str]:

@@ -20,12 +20,14 @@ import errno
 import os
 import re
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import ConfigError, MissingDependencyError, StorageError
-from .base import Backend, WriteItem
+from ..errors import ConfigError, DeadlineError, MissingDependencyError, StorageError
+from .base import WriteItem
+from .generic import FsspecBackend
 
 T = TypeVar("T")
 
@@ -41,7 +43,19 @@ DEADLINE_SECONDS = 20.0
 DEADLINE_BYTES_PER_SECOND = 1_000_000
 
 
-class S3Backend(Backend):
+@dataclass(frozen=True)
+class S3Signing:
+    """What a presigned link is signed with; secrets never appear in its repr."""
+
+    endpoint_url: str | None
+    region: str
+    key: str | None = None
+    secret: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    profile: str | None = None
+
+
+class S3Backend(FsspecBackend):
     """Executions in an S3 bucket (AWS, MinIO, or any S3-compatible server).
 
     Parameters
@@ -57,6 +71,10 @@ class S3Backend(Backend):
 
     protocol: ClassVar[str] = "s3"
     default_url_strategy: ClassVar[str] = "presigned"
+
+    @classmethod
+    def accepts(cls, option: str) -> bool:
+        return option == "deadline"
 
     def __init__(self, url: str, *, deadline: float = DEADLINE_SECONDS, **storage_options: Any):
         if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
@@ -74,25 +92,56 @@ class S3Backend(Backend):
         super().__init__(url, **storage_options)
         self._conditional_put = True
 
-    def endpoint(self) -> str:
+    @property
+    def endpoint_url(self) -> str | None:
+        """The endpoint I/O goes to (the one place it is chosen); ``None``: AWS."""
         client_kwargs = self.storage_options.get("client_kwargs") or {}
-        url = str(
+        url = (
             self.storage_options.get("endpoint_url")
             or client_kwargs.get("endpoint_url")
             or getattr(self.fs, "endpoint_url", None)
             or os.environ.get("AWS_ENDPOINT_URL_S3")
             or os.environ.get("AWS_ENDPOINT_URL")
-            or "AWS S3"
         )
+        return str(url) if url else None
+
+    def endpoint(self) -> str:
         # Never a user:password written into the URL.
-        return re.sub(r"//[^/@]*@", "//", url)
+        return re.sub(r"//[^/@]*@", "//", self.endpoint_url or "AWS S3")
+
+    def s3_object(self, key: str) -> tuple[str, str]:
+        """(bucket, object key) of a store key."""
+        bucket, _, name = self.full_path(key).partition("/")
+        return bucket, name
+
+    def s3_signing(self) -> S3Signing:
+        """Endpoint, region and credentials to sign links with (no request is sent)."""
+        import botocore.session
+
+        fs = self.fs  # s3fs, with fsspec's environment configuration applied
+        client_kwargs = dict(getattr(fs, "client_kwargs", None) or {})
+        profile = self.storage_options.get("profile")
+        region = client_kwargs.get("region_name")
+        if not region:
+            session = botocore.session.get_session()
+            if profile:
+                session.set_config_variable("profile", profile)
+            region = session.get_config_variable("region")  # AWS_DEFAULT_REGION, ~/.aws/config
+        return S3Signing(
+            endpoint_url=self.endpoint_url,
+            region=region or "us-east-1",
+            key=getattr(fs, "key", None) or client_kwargs.get("aws_access_key_id"),
+            secret=getattr(fs, "secret", None) or client_kwargs.get("aws_secret_access_key"),
+            token=getattr(fs, "token", None) or client_kwargs.get("aws_session_token"),
+            profile=profile,
+        )
 
     async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
         seconds = self.deadline + size / DEADLINE_BYTES_PER_SECOND
         try:
             return await asyncio.wait_for(work, seconds)
         except asyncio.TimeoutError:
-            raise TimeoutError(errno.ETIMEDOUT, f"no answer within {seconds:.0f} s") from None
+            raise DeadlineError(errno.ETIMEDOUT, f"no answer within {seconds:.0f} s") from None
 
     async def _put(self, item: WriteItem) -> StorageError | None:
         path = self.full_path(item.path)
@@ -115,13 +164,6 @@ class S3Backend(Backend):
         except Exception as exc:
             return self.translate(exc, "write", item.path)
         return None
-
-    def write(
-        self, rel: str, data: bytes, *, exclusive: bool = False, content_type: str | None = None
-    ) -> None:
-        (outcome,) = self.write_many([WriteItem(rel, data, exclusive, content_type)])
-        if outcome is not None:
-            raise outcome
 
     def write_many(self, items: Sequence[WriteItem]) -> list[StorageError | None]:
         for item in items:
@@ -146,10 +188,6 @@ class S3Backend(Backend):
                 body.close()
             return data
 
-    def read(self, rel: str) -> bytes:
-        data: bytes = sync(self.fs.loop, self._get, rel)
-        return data
-
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | StorageError]:
         async def get_all() -> list[bytes | BaseException]:
             return await asyncio.gather(*(self._get(r) for r in rels), return_exceptions=True)
@@ -161,6 +199,18 @@ class S3Backend(Backend):
             rel: (o if isinstance(o, (bytes, StorageError)) else self.translate(o, "read", rel))
             for rel, o in zip(rels, outcomes, strict=True)
         }
+
+    def delete(self, keys: Sequence[str]) -> None:
+        paths = [self.full_path(key) for key in keys]
+        if not paths:
+            return
+
+        async def rm() -> None:
+            # DeleteObjects in batches of 1000; a missing key is not an error on S3.
+            await self._deadline(self.fs._rm(paths))
+
+        with self.errors("delete", keys[0]):
+            sync(self.fs.loop, rm)
 
     def find(self, rel: str) -> list[str]:
         path = self.full_path(rel)
@@ -174,7 +224,7 @@ class S3Backend(Backend):
         return sorted(p[len(path) + 1 :] for p in found if p.startswith(path + "/"))
 
     def listdir(self, rel: str) -> list[str]:
-        path = self.full_path(rel) if rel else self.root
+        path = self.full_path(rel)
 
         async def ls() -> list[str]:
             try:

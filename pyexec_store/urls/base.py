@@ -1,46 +1,76 @@
-"""The URL strategy contract."""
+"""The URL strategy contract: one method, no request sent.
+
+A strategy turns a key (a path relative to the store root) into a link a
+person can open. It declares the ``open_store`` options it takes in its
+``options`` table, with their defaults, and checks them when it is built, so a
+bad setting fails at ``open_store``, before any I/O.
+"""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from collections.abc import Mapping
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from ..backends.base import Backend
+from ..backends.base import Backend, reject_unknown_options
 from ..errors import ConfigError, ConfigTypeError
 
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4's limit
 
 
-@dataclass(frozen=True)
-class UrlOptions:
-    """Settings the strategies read; each uses the ones it needs."""
+class UrlStrategy(ABC):
+    """Turns a stored key into a link a person can open.
 
-    expires: int = 3600
-    public_endpoint_url: str | None = None
-    jupyter_base_url: str = "http://localhost:8088"
-    jupyter_prefix: str = "executed_scripts"
+    Parameters
+    ----------
+    backend
+        The storage the keys live on.
+    **options
+        The strategy's own options, as named in :attr:`options`.
+    """
 
-    def __post_init__(self) -> None:
-        check_expires(self.expires)
-        check_http_url("jupyter_base_url", self.jupyter_base_url)
-        if self.public_endpoint_url is not None:
-            check_http_url("public_endpoint_url", self.public_endpoint_url)
-        if not isinstance(self.jupyter_prefix, str):
-            raise ConfigTypeError(
-                f"jupyter_prefix must be a str, not {type(self.jupyter_prefix).__name__}"
-            )
+    options: ClassVar[Mapping[str, Any]] = {}
+    """The ``open_store`` options this strategy takes, with their defaults."""
+
+    def __init__(self, backend: Backend, **options: Any) -> None:
+        self.backend = backend
+        self.settings: dict[str, Any] = self.check_options(options)
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``options`` checked and completed with the defaults; a bad one raises
+        :class:`~pyexec_store.ConfigError` or :class:`~pyexec_store.ConfigTypeError`."""
+        reject_unknown_options(options, cls.options, f"url_strategy {cls.__name__}")
+        return {**cls.options, **options}
+
+    @abstractmethod
+    def url(self, key: str, *, expires: int | None = None) -> str:
+        """The link to ``key``, a path relative to the store root.
+
+        Must send no request: links are made for every artifact, often.
+        ``expires`` overrides the default lifetime where links expire.
+        """
+
+    def folder_url(self, key: str) -> str:
+        """The link to a folder; by default the same rule as for a file."""
+        return self.url(key)
 
 
 def check_http_url(name: str, url: object) -> str:
-    """``url`` if it is an ``http(s)://host[:port][/path]`` URL."""
+    """``url`` if it is an ``http(s)://host[:port][/path]`` URL without user-info."""
     if not isinstance(url, str):
         raise ConfigTypeError(f"{name} must be a str, not {type(url).__name__}")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError for a bad port
     except ValueError as exc:
-        raise ConfigError(f"{name}={url!r} is not a URL: {exc}") from None
+        raise ConfigError(f"{name} is not a URL: {exc}") from None
+    if parts.username is not None or parts.password is not None:
+        # Never repeat it: it may hold a password.
+        raise ConfigError(
+            f"{name} must not hold a user name or password; use the credential options"
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
         raise ConfigError(f"{name}={url!r}: expected http(s)://host[:port][/path]")
     return url
@@ -55,31 +85,3 @@ def check_expires(expires: object) -> int:
             f"url_expires={expires}: must be from 1 to {MAX_EXPIRES} seconds (7 days)"
         )
     return expires
-
-
-class UrlStrategy(ABC):
-    """Turns a stored path into a link a person can open.
-
-    Parameters
-    ----------
-    backend
-        The storage the paths live on.
-    options
-        Shared settings (expiry, endpoints, Jupyter base URL).
-    """
-
-    def __init__(self, backend: Backend, options: UrlOptions) -> None:
-        self.backend = backend
-        self.options = options
-
-    @abstractmethod
-    def url(self, rel: str, *, expires: int | None = None) -> str:
-        """The link to ``rel``, a path relative to the store root.
-
-        Must send no request: links are made for every artifact, often.
-        ``expires`` overrides the default lifetime where links expire.
-        """
-
-    def folder_url(self, rel: str) -> str:
-        """The link to a folder; by default the same rule as for a file."""
-        return self.url(rel)

@@ -4,68 +4,83 @@ Signed locally with botocore (no request is sent). With ``public_endpoint_url``
 the link names the host a browser can reach (a proxy, a Docker port mapping)
 while the store's I/O keeps using ``endpoint_url``: SigV4 signs the host, so
 the link must be signed for the host that will receive it.
+
+Any backend that can name an object and its signing settings can have these
+links: it provides ``s3_object(key)`` and ``s3_signing()`` (see :class:`SignsS3`).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from ..backends.base import Backend
 from ..errors import ConfigError
-from .base import UrlOptions, UrlStrategy
+from .base import UrlStrategy, check_expires, check_http_url
+
+
+@runtime_checkable
+class SignsS3(Protocol):
+    """A backend whose objects can be reached by presigned S3 links."""
+
+    def s3_object(self, key: str) -> tuple[str, str]:
+        """(bucket, object key) of a store key."""
+
+    def s3_signing(self) -> Any:
+        """An :class:`~pyexec_store.backends.s3.S3Signing`."""
 
 
 class PresignedUrls(UrlStrategy):
     """Time-limited GET links that need no credentials to open."""
 
-    def __init__(self, backend: Backend, options: UrlOptions) -> None:
-        if backend.protocol != "s3":
+    options: ClassVar[dict[str, Any]] = {"url_expires": 3600, "public_endpoint_url": None}
+
+    def __init__(self, backend: Backend, **options: Any) -> None:
+        super().__init__(backend, **options)
+        if not isinstance(backend, SignsS3):
             raise ConfigError(
                 f"presigned URLs need an S3 store, not {backend.protocol or 'this'} storage"
             )
-        super().__init__(backend, options)
+        self.signer: SignsS3 = backend
+        self.expires: int = self.settings["url_expires"]
+        public = self.settings["public_endpoint_url"]
         # Built now, so a bad endpoint or credential setting fails at open_store
         # (creating a client sends no request).
-        self._client = self._make_client()
+        self._client = self._make_client(backend.s3_signing(), public)
 
-    def _make_client(self) -> Any:
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        settings = super().check_options(options)
+        check_expires(settings["url_expires"])
+        if settings["public_endpoint_url"] is not None:
+            check_http_url("public_endpoint_url", settings["public_endpoint_url"])
+        return settings
+
+    @staticmethod
+    def _make_client(signing: Any, public_endpoint_url: str | None) -> Any:
         import botocore.session
         from botocore.config import Config
 
-        fs = self.backend.fs  # s3fs, with fsspec's env configuration already applied
-        client_kwargs = dict(getattr(fs, "client_kwargs", None) or {})
-        endpoint = (
-            self.options.public_endpoint_url
-            or getattr(fs, "endpoint_url", None)
-            or client_kwargs.get("endpoint_url")
-        )
         session = botocore.session.get_session()
-        profile = self.backend.storage_options.get("profile")
-        if profile:
-            session.set_config_variable("profile", profile)
+        if signing.profile:
+            session.set_config_variable("profile", signing.profile)
         return session.create_client(
             "s3",
-            endpoint_url=endpoint,
-            region_name=client_kwargs.get("region_name")
-            or session.get_config_variable("region")  # AWS_DEFAULT_REGION, ~/.aws/config
-            or "us-east-1",
-            aws_access_key_id=getattr(fs, "key", None) or client_kwargs.get("aws_access_key_id"),
-            aws_secret_access_key=getattr(fs, "secret", None)
-            or client_kwargs.get("aws_secret_access_key"),
-            aws_session_token=getattr(fs, "token", None) or client_kwargs.get("aws_session_token"),
+            endpoint_url=public_endpoint_url or signing.endpoint_url,
+            region_name=signing.region,
+            aws_access_key_id=signing.key,
+            aws_secret_access_key=signing.secret,
+            aws_session_token=signing.token,
             config=Config(signature_version="s3v4", s3={"addressing_style": "path"}),
         )
 
-    def url(self, rel: str, *, expires: int | None = None) -> str:
-        from .base import check_expires
-
-        bucket, _, key = self.backend.full_path(rel).partition("/")
-        seconds = check_expires(expires) if expires is not None else self.options.expires
+    def url(self, key: str, *, expires: int | None = None) -> str:
+        bucket, name = self.signer.s3_object(key)
+        seconds = check_expires(expires) if expires is not None else self.expires
         url: str = self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=seconds
+            "get_object", Params={"Bucket": bucket, "Key": name}, ExpiresIn=seconds
         )
         return url
 
-    def folder_url(self, rel: str) -> str:
+    def folder_url(self, key: str) -> str:
         # A prefix is not an object: there is nothing to sign, so name it.
-        return self.backend.uri(rel)
+        return self.backend.uri(key)

@@ -1,0 +1,166 @@
+"""The backend for any fsspec filesystem; local, memory and S3 build on it.
+
+Every storage call goes through :meth:`FsspecBackend.errors`, which turns what
+the filesystem raises into a :class:`~pyexec_store.StorageError` whose message
+has no secret in it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import fsspec
+from fsspec import AbstractFileSystem
+from fsspec.core import strip_protocol
+
+from ..errors import StorageError, redactor, storage_error
+from ..layout import check_relative
+from .base import Backend, WriteItem
+
+#: Storage options whose values are secrets: they never reach a message. The
+#: access key id is not one: every presigned link carries it by design.
+SECRET_OPTIONS = frozenset(
+    {
+        "secret",
+        "token",
+        "password",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "session_token",
+        "secret_key",
+        "sas_token",
+        "account_key",
+        "client_secret",
+        "credential",
+        "credentials",
+    }
+)
+
+
+def secret_values(options: Mapping[str, Any]) -> list[str]:
+    """The secret strings among ``options`` (nested mappings included)."""
+    found: list[str] = []
+    for name, value in options.items():
+        if isinstance(value, Mapping):
+            found += secret_values(value)
+        elif str(name).lower() in SECRET_OPTIONS and isinstance(value, str) and value:
+            found.append(value)
+    return found
+
+
+class FsspecBackend(Backend):
+    """Bytes at keys under a root, on one fsspec filesystem.
+
+    Parameters
+    ----------
+    url
+        The store's root URL, e.g. ``"memory://demo"`` or ``"ftp://host/data"``.
+    **storage_options
+        Passed to the fsspec filesystem.
+    """
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        self.storage_options = dict(storage_options)
+        self.fs, root = self._open_fs(url)
+        self.root = root.rstrip("/") or "/"
+        self._redact = redactor(self.secrets())
+        self._exclusive_lock = threading.Lock()
+
+    def _open_fs(self, url: str) -> tuple[AbstractFileSystem, str]:
+        fs, root = fsspec.core.url_to_fs(url, **self.storage_options)
+        return fs, root
+
+    def secrets(self) -> list[str]:
+        """The secrets to keep out of messages."""
+        return secret_values(self.storage_options)
+
+    # -- locations ----------------------------------------------------------
+    def full_path(self, key: str) -> str:
+        """The filesystem's path of ``key``; refuses a key that leaves the root."""
+        if not key:
+            return self.root
+        return f"{self.root.rstrip('/')}/{check_relative(key)}"
+
+    def uri(self, key: str) -> str:
+        return str(self.fs.unstrip_protocol(self.full_path(key)))
+
+    def path_options(self) -> dict[str, Any]:
+        return dict(self.storage_options)
+
+    def canonical(self, path: str) -> str:
+        if "://" not in path:
+            return path
+        return str(self.fs.unstrip_protocol(strip_protocol(path)))
+
+    # -- errors -------------------------------------------------------------
+    @contextlib.contextmanager
+    def errors(self, operation: str, key: str) -> Iterator[None]:
+        """Turn whatever the filesystem raises into a :class:`StorageError`."""
+        try:
+            yield
+        except StorageError:
+            raise
+        except Exception as exc:
+            raise self.translate(exc, operation, key) from None
+
+    def translate(self, exc: BaseException, operation: str, key: str) -> StorageError:
+        """The :class:`StorageError` subclass for ``exc``, free of credentials."""
+        return storage_error(exc, operation, self.uri(key), self.endpoint(), self._redact)
+
+    # -- the contract -------------------------------------------------------
+    def write_many(self, items: Sequence[WriteItem]) -> list[StorageError | None]:
+        for item in items:
+            self.full_path(item.path)  # refuse a bad key before anything is written
+        outcomes: list[StorageError | None] = []
+        for item in items:
+            try:
+                self._write(item)
+                outcomes.append(None)
+            except StorageError as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    def _write(self, item: WriteItem) -> None:
+        path = self.full_path(item.path)
+        with self.errors("write", item.path):
+            if item.exclusive:
+                # fsspec's "create" mode checks then writes: serialise it in-process.
+                with self._exclusive_lock:
+                    self.fs.pipe_file(path, item.data, mode="create")
+            else:
+                self.fs.pipe_file(path, item.data)
+
+    def read_many(self, keys: Sequence[str]) -> dict[str, bytes | StorageError]:
+        paths = {self.full_path(key): key for key in keys}
+        out: dict[str, bytes | StorageError] = {}
+        for path, key in paths.items():
+            try:
+                with self.errors("read", key):
+                    out[key] = self.fs.cat_file(path)
+            except StorageError as exc:
+                out[key] = exc
+        return out
+
+    def find(self, key: str) -> list[str]:
+        path = self.full_path(key)
+        with self.errors("list", key):
+            found = self.fs.find(path)
+        return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
+
+    def listdir(self, key: str) -> list[str]:
+        path = self.full_path(key)
+        with self.errors("list", key):
+            try:
+                entries = self.fs.ls(path, detail=False)
+            except FileNotFoundError:
+                return []
+        return sorted({str(e).rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for key in keys:
+            path = self.full_path(key)
+            with self.errors("delete", key), contextlib.suppress(FileNotFoundError):
+                self.fs.rm_file(path)

@@ -1,0 +1,92 @@
+"""Pieces of the write path: claiming the next free name, metadata, figure bytes."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from .backends import Backend, WriteItem
+from .errors import ConfigError, ConfigTypeError, StorageExistsError
+from .layout import ExecutionName
+
+JSON = "application/json"
+IPYNB = "application/x-ipynb+json"
+PNG = "image/png"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+RETRIES = 100  # names tried before giving up (each taken by another writer)
+
+
+def dumps(obj: Any) -> bytes:
+    """A metadata document as indented JSON."""
+    return orjson.dumps(obj, option=orjson.OPT_INDENT_2)
+
+
+def claim_next(backend: Backend, count: int, item_for: Callable[[int], WriteItem]) -> list[str]:
+    """Write ``count`` items, each exclusively under the next free name; their keys.
+
+    ``item_for(i)`` builds item ``i`` under a fresh name each call (a new
+    execution id, the next attempt or figure number); an item whose name
+    another writer took is built and written again. Executions, attempts and
+    figures are all claimed this way.
+    """
+    written: dict[int, str] = {}
+    pending = list(range(count))
+    for _ in range(RETRIES):
+        items = [item_for(i) for i in pending]
+        retry = []
+        for i, item, outcome in zip(pending, items, backend.write_many(items), strict=True):
+            if outcome is None:
+                written[i] = item.path
+            elif isinstance(outcome, StorageExistsError):
+                retry.append(i)
+            else:
+                raise outcome
+        pending = retry
+        if not pending:
+            return [written[i] for i in range(count)]
+    raise StorageExistsError("claim", items[0].path, backend.endpoint(), "no free name")
+
+
+def new_metadata(ex: ExecutionName, name: str) -> dict[str, Any]:
+    """The metadata a new execution is claimed with (status ``running``).
+
+    ``writer`` names the host and process writing it, so a reader can tell an
+    execution whose writer died from one still running.
+    """
+    from . import __version__
+
+    return {
+        "execution_id": ex.execution_id,
+        "name": name,
+        "created_at": ex.created_at.isoformat(),
+        "status": "running",
+        "finished_at": None,
+        "writer": {"host": socket.gethostname(), "pid": os.getpid()},
+        "pyexec_store_version": __version__,
+    }
+
+
+def png_bytes(figure: Any) -> bytes:
+    """The PNG bytes of a figure: bytes, a matplotlib figure, or a PNG file's path."""
+    if isinstance(figure, (bytes, bytearray, memoryview)):
+        data = bytes(figure)
+    elif hasattr(figure, "savefig"):
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        data = buffer.getvalue()
+    elif isinstance(figure, (str, os.PathLike)):
+        with open(figure, "rb") as f:
+            data = f.read()
+    else:
+        raise ConfigTypeError(
+            "a figure must be PNG bytes, a matplotlib figure or the path of a PNG file "
+            f"(str or os.PathLike), not {type(figure).__name__}"
+        )
+    if not data.startswith(PNG_MAGIC):
+        raise ConfigError("figure data is not a PNG image (no PNG signature)")
+    return data
