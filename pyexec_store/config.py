@@ -149,7 +149,7 @@ def _open(
 ) -> ArtifactStore:
     backend_cls = backend_class(split_protocol(url))
     if strategy is None and "url_strategy" in env:
-        strategy = env.pop("url_strategy")[0]
+        strategy = env["url_strategy"][0]
     if strategy is None:
         strategy = backend_cls.default_url_strategy
     if not isinstance(strategy, str):
@@ -167,6 +167,8 @@ def _open(
             rest[name] = value
     for name, (value, _) in env.items():
         # The environment serves every store: a setting this one cannot use is skipped.
+        if name == "url_strategy":
+            continue
         if name in strategy_cls.options:
             link[name] = value
         elif backend_cls.accepts(name):

@@ -214,7 +214,7 @@ class ArtifactStore:
             text = self.backend.read(key).decode("utf-8")
             notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
             nbformat.validate(notebook)
-        except (ValueError, nbformat.ValidationError) as exc:
+        except (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError) as exc:
             where = self.backend.uri(key)
             raise StorageError("load", where, None, f"not a valid notebook: {exc}") from None
         return notebook
