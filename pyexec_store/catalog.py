@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from upath import UPath
 
-from . import layout
+from . import layout, liveness
 from .backends import Backend
 from .errors import ConfigError, ConfigTypeError, StorageError, StorageNotFoundError
 from .models import (
@@ -57,9 +57,17 @@ def check_status(status: object) -> Status | None:
 
 
 def status_of(meta: dict[str, Any]) -> Status:
-    """The status a metadata document records (``unknown`` when it records none we know)."""
+    """The status of an execution from its metadata.
+
+    ``unknown`` when it records none we know; ``interrupted`` when it says
+    ``running`` but its writer is gone (:mod:`~pyexec_store.liveness`).
+    """
     status = meta.get("status")
-    return cast(Status, status) if isinstance(status, str) and status in STATUSES else "unknown"
+    if not isinstance(status, str) or status not in STATUSES:
+        return "unknown"
+    if status == "running" and liveness.is_interrupted(meta):
+        return "interrupted"
+    return cast(Status, status)
 
 
 def _time(value: object) -> datetime | None:

@@ -25,7 +25,7 @@ from .errors import (
     StorageError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
-from .serialization import encode_results
+from .serialization import EncodedResults, encode_results
 from .urls import UrlStrategy
 from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_metadata, png_bytes
 
@@ -124,19 +124,44 @@ class ArtifactStore:
         return ctx
 
     def finish_execution(
-        self, ctx: PythonExecutionContext, success: bool = True, error: str | None = None
+        self,
+        ctx: PythonExecutionContext,
+        success: bool = True,
+        error: str | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
     ) -> UPath:
-        """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``)."""
-        folder = self._folder(ctx)
-        key = f"{folder}/{layout.METADATA_FILE}"
-        meta = dict(ctx.metadata) or catalog.read_json(self.backend, key)
-        meta.update(
-            status="success" if success else "failed",
-            finished_at=now_iso(),
-            attempts=ctx.get_next_attempt_number() - 1,
-        )
+        """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``).
+
+        Parameters
+        ----------
+        details
+            More facts to keep in the metadata (``pyexec-store run`` records
+            the exit status, duration and output tails here).
+        """
+        meta = {
+            "status": "success" if success else "failed",
+            "finished_at": now_iso(),
+            "attempts": ctx.get_next_attempt_number() - 1,
+            "figures": ctx.figure_count,
+            **(details or {}),
+        }
         if error is not None:
             meta["error"] = str(error)
+        return self._update_metadata(ctx, meta)
+
+    def heartbeat(self, ctx: PythonExecutionContext, interval: float) -> None:
+        """Record that the writer of a running execution is alive, and when to expect it next.
+
+        A reader on another host reports an execution whose heartbeat is more
+        than three intervals old as ``interrupted``.
+        """
+        self._update_metadata(ctx, {"heartbeat": now_iso(), "heartbeat_interval": interval})
+
+    def _update_metadata(self, ctx: PythonExecutionContext, changes: Mapping[str, Any]) -> UPath:
+        key = f"{self._folder(ctx)}/{layout.METADATA_FILE}"
+        meta = dict(ctx.metadata) or catalog.read_json(self.backend, key)
+        meta.update(changes)
         self.backend.write(key, dumps(meta), content_type=JSON)
         ctx.metadata = meta
         return self.backend.upath(key)
@@ -193,9 +218,17 @@ class ArtifactStore:
     def save_results(
         self, ctx: PythonExecutionContext, results: Any, *, indent: int | None = 2
     ) -> UPath:
-        """Write ``results.json`` (never fails on the data; lossy conversions are logged)."""
+        """Write ``results.json`` (never fails on the data; lossy conversions are logged).
+
+        ``results`` may also be what :func:`~pyexec_store.encode_results`
+        returned (encoded elsewhere, say in the process that ran the code).
+        """
         key = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
-        encoded = encode_results(results, indent=indent)
+        encoded = (
+            results
+            if isinstance(results, EncodedResults)
+            else encode_results(results, indent=indent)
+        )
         for warning in encoded.warnings:
             logger.warning("results.json: %s", warning)
         self.backend.write(key, encoded.data, content_type=JSON)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from . import liveness
 from .backends import Backend, WriteItem
 from .errors import ConfigError, ConfigTypeError, StorageExistsError
 from .layout import ExecutionName
@@ -66,7 +66,7 @@ def new_metadata(ex: ExecutionName, name: str) -> dict[str, Any]:
         "created_at": ex.created_at.isoformat(),
         "status": "running",
         "finished_at": None,
-        "writer": {"host": socket.gethostname(), "pid": os.getpid()},
+        "writer": liveness.writer(),
         "pyexec_store_version": __version__,
     }
 
