@@ -177,8 +177,7 @@ def info(
     backend: Backend, urls: UrlStrategy, ex: layout.ExecutionName, meta: dict[str, Any]
 ) -> ExecutionInfo:
     """One row of a listing, from the folder's name and its metadata (which may be empty)."""
-    attempts = meta.get("attempts")
-    error = meta.get("error")
+    attempts, figures, error = meta.get("attempts"), meta.get("figures"), meta.get("error")
     given = meta.get("name")
     return ExecutionInfo(
         path=backend.upath(ex.folder),
@@ -189,8 +188,9 @@ def info(
         status=status_of(meta),
         url=urls.folder_url(ex.folder),
         finished_at=_time(meta.get("finished_at")),
-        attempts=attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else None,
+        attempts=_count(attempts),
         error=str(error) if error is not None else None,
+        figures=_count(figures),
     )
 
 
@@ -266,6 +266,10 @@ def attempt_files(files: Sequence[str]) -> dict[str, layout.AttemptName]:
             if parsed is not None:
                 found[f] = parsed
     return found
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def stored_attempt(

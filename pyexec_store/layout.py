@@ -176,7 +176,8 @@ def parse_since(since: object, now: datetime | None = None) -> datetime | None:
     """Turn ``since`` into a datetime.
 
     Accepts ``None``, a ``datetime`` (naive means local time), a ``timedelta``
-    (that long ago) or an age such as ``"30m"``, ``"12h"``, ``"7d"``, ``"2w"``.
+    (that long ago), an age such as ``"0s"``, ``"30m"``, ``"12h"``, ``"7d"``,
+    ``"2w"``, or an ISO date or time (``"2026-11-01"``, ``"2026-11-01T08:00"``).
     The result is timezone-aware.
     """
     now = now or local_now()
@@ -188,7 +189,13 @@ def parse_since(since: object, now: datetime | None = None) -> datetime | None:
         return now - since
     if isinstance(since, str):
         match = _AGE.match(since)
-        if match is None:
-            raise ConfigError(f"since={since!r}: expected an age like '30m', '12h', '7d' or '2w'")
-        return now - timedelta(**{_UNITS[match["unit"]]: float(match["n"])})
+        if match is not None:
+            return now - timedelta(**{_UNITS[match["unit"]]: float(match["n"])})
+        try:
+            return datetime.fromisoformat(since.strip()).astimezone()
+        except ValueError:
+            raise ConfigError(
+                f"{since!r}: expected an age like '30m', '12h', '7d' or '2w', or a date like "
+                "'2026-11-01'"
+            ) from None
     raise ConfigTypeError(f"since must be a datetime, timedelta or str, not {type(since).__name__}")

@@ -135,3 +135,5 @@ class ExecutionInfo:
     attempts: int | None = None
     """Attempt notebooks recorded when the execution finished (``None`` before)."""
     error: str | None = None
+    figures: int | None = None
+    """Figures recorded when the execution finished (``None`` before)."""

@@ -108,6 +108,15 @@ class Backend(ABC):
             raise value
         return value
 
+    def find_sizes(self, key: str) -> dict[str, int]:
+        """Every file below folder ``key`` with its size in bytes (names as :meth:`find`).
+
+        The default reads each file; storages that list sizes override it.
+        """
+        names = self.find(key)
+        contents = self.read_many([f"{key}/{n}" for n in names])
+        return {n: len(v) for n in names if isinstance(v := contents[f"{key}/{n}"], bytes)}
+
     def makedirs(self, key: str) -> None:
         """Create a folder where the storage has folders (object stores have none)."""
         check_relative(key)

@@ -150,6 +150,16 @@ class FsspecBackend(Backend):
             found = self.fs.find(path)
         return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
 
+    def find_sizes(self, key: str) -> dict[str, int]:
+        path = self.full_path(key)
+        with self.errors("list", key):
+            found = self.fs.find(path, detail=True)
+        return {
+            str(p)[len(path) + 1 :]: int(info.get("size") or 0)
+            for p, info in found.items()
+            if str(p).startswith(path + "/")
+        }
+
     def listdir(self, key: str) -> list[str]:
         path = self.full_path(key)
         with self.errors("list", key):
