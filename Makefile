@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) examples/quickstart.py
+	$(VENV)/bin/pyexec-store run examples/sensor_analysis.py
+	$(VENV)/bin/pyexec-store ls --limit 5
 
 test: $(STAMP)
 	$(PY) -m pytest -q

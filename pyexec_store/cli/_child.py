@@ -75,7 +75,8 @@ def main() -> int:
     except BaseException as exc:
         status = 130 if isinstance(exc, KeyboardInterrupt) else 1
         # Without this module's own frame: the traceback starts in the script.
-        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__.tb_next))
+        frames = exc.__traceback__.tb_next if exc.__traceback__ else None
+        text = "".join(traceback.format_exception(type(exc), exc, frames))
         sys.stderr.write(text)
         error = {"type": type(exc).__name__, "message": str(exc), "traceback": text}
         (out / "error.json").write_text(json.dumps(error))
