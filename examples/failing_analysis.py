@@ -10,4 +10,4 @@ values = np.array([4.0, 8.0, 15.0, 16.0, 23.0, 42.0])
 print("mean", values.mean())
 results = {"mean": float(values.mean())}
 weights = np.array([1.0, 2.0, 3.0])
-results["weighted"] = float(np.average(values, weights=weights))  # shapes differ: ValueError
+results["weighted"] = float(np.average(values, weights=weights))  # shapes differ: it raises
