@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, unquote, urlsplit
 import threading
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,13 +38,21 @@ class StoreContract:
     def files(store: ps.ArtifactStore, ctx: ps.PythonExecutionContext) -> set[str]:
         return set(store.backend.find(store.key(ctx.folder_path)))
 
+    def expected_link(self, store: ps.ArtifactStore, key: str) -> str:
+        """The link a backend's default strategy gives ``key``, built independently."""
+        raise NotImplementedError
+
+    def check_link(self, store: ps.ArtifactStore, link: str, key: str) -> None:
+        assert link == self.expected_link(store, key)
+
     def test_create_execution_claims_a_folder(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("sensor analysis")
         rel = store.key(ctx.folder_path)
         match = FOLDER.match(rel)
         assert match and match["name"] == "sensor_analysis"
-        assert rel.split("/")[1] == datetime.now().strftime("%Y-%m")
         meta = orjson.loads(self.read(store, ctx.folder_path / "execution_metadata.json"))
+        # The month folder is the month of the claim's own recorded time (local time).
+        assert rel.split("/")[1] == f"{datetime.fromisoformat(meta['created_at']):%Y-%m}"
         assert meta["status"] == "running"
         assert meta["name"] == "sensor analysis"  # as given; the folder holds its safe form
         assert rel.endswith(meta["execution_id"])
@@ -109,7 +118,7 @@ class StoreContract:
         assert attempt.attempt_number == 1 and attempt.stage == "pre_execution"
         assert attempt.notebook_type is ps.NotebookType.EXECUTION_ATTEMPT
         assert attempt.error_context == "Boom"
-        assert attempt.notebook_link == store.url(path)
+        self.check_link(store, attempt.notebook_link, store.key(path))
 
     def test_notebook_without_context_has_no_context_cell(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("nocontext")
@@ -229,7 +238,7 @@ class StoreContract:
         assert store.list_executions(status="failed")[0].name == "beta"
         assert len(store.list_executions(since="1h")) == 3
         assert store.list_executions(since=datetime.now() + timedelta(hours=1)) == []
-        assert rows[0].url == store.urls.folder_url(store.key(a.folder_path))
+        self.check_link(store, rows[0].url, store.key(a.folder_path))
         spaced = store.create_execution("sensor analysis")  # stored as sensor_analysis
         assert [r.path for r in store.list_executions(name="sensor analysis")] == [
             spaced.folder_path
@@ -274,7 +283,11 @@ class StoreContract:
 class TestLocal(StoreContract):
     @pytest.fixture
     def store(self, local_root: Path) -> ps.ArtifactStore:
+        self.root = local_root
         return ps.open_store(local_root)
+
+    def expected_link(self, store: ps.ArtifactStore, key: str) -> str:
+        return "file://" + str(self.root.resolve()) + "/" + key
 
     def test_paths_are_pathlib(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("p")
@@ -293,18 +306,36 @@ class TestLocal(StoreContract):
 class TestMemory(StoreContract):
     @pytest.fixture
     def store(self, memory_url: str) -> ps.ArtifactStore:
+        self.url = memory_url
         return ps.open_store(memory_url)
+
+    def expected_link(self, store: ps.ArtifactStore, key: str) -> str:
+        return "memory:///" + self.url.removeprefix("memory://") + "/" + key
 
 
 class TestS3(StoreContract):
     @pytest.fixture
     def store(self, s3: Any) -> ps.ArtifactStore:
+        self.endpoint = s3.endpoint_url
         return ps.open_store(f"s3://{BUCKET}/archive", **s3_options(s3))
+
+    def check_link(self, store: ps.ArtifactStore, link: str, key: str) -> None:
+        if key.endswith((".ipynb", ".json", ".png")):  # objects: presigned GET links
+            parts = urlsplit(link)
+            query = parse_qs(parts.query)
+            assert f"{parts.scheme}://{parts.netloc}" == self.endpoint
+            assert unquote(parts.path) == f"/{BUCKET}/archive/{key}"
+            assert query["X-Amz-Expires"] == ["3600"] and query["X-Amz-Signature"]
+        else:  # a prefix is no object: it is named, not signed
+            assert link == f"s3://{BUCKET}/archive/{key}"
 
     def test_url_is_presigned(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("u")
-        assert "X-Amz-Signature=" in store.url(ctx.folder_path / "execution_metadata.json")
-        assert ctx.folder_url == store.backend.uri(store.key(ctx.folder_path))
+        key = store.key(ctx.folder_path)
+        meta_link = store.url(ctx.folder_path / "execution_metadata.json")
+        self.check_link(store, meta_link, key + "/execution_metadata.json")
+        assert "X-Amz-Expires=120&" in store.url(ctx.folder_path / "x.json", expires=120)
+        assert ctx.folder_url == f"s3://{BUCKET}/archive/{key}"
 
 
 def test_layout_names_match_what_is_parsed() -> None:

@@ -28,7 +28,11 @@ class TestDict(StoreContract):
 
     @pytest.fixture
     def store(self, dict_url: str) -> ps.ArtifactStore:
+        self.name = dict_url.removeprefix("dict://")
         return ps.open_store(dict_url)
+
+    def expected_link(self, store: ps.ArtifactStore, key: str) -> str:
+        return f"dict:///{self.name}/{key}"
 
 
 class TestDictResumed(ResumedWritersContract):
