@@ -90,11 +90,16 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
+def new_execution_id() -> str:
+    """A fresh execution id: 8 random hex digits."""
+    return uuid.uuid4().hex[:8]
+
+
 def new_execution(name: object, now: datetime | None = None) -> ExecutionName:
     """Choose the folder of a new execution (a fresh uuid8 each call)."""
     now = now or local_now()
     safe = sanitize_name(name)
-    execution_id = uuid.uuid4().hex[:8]
+    execution_id = new_execution_id()
     leaf = f"execution_{now:%Y%m%d_%H%M%S}_{safe}_{execution_id}"
     folder = f"{SCRIPTS_DIR}/{now:%Y-%m}/{leaf}"
     return ExecutionName(folder, safe, execution_id, now)

@@ -273,6 +273,50 @@ class StoreContract:
         plt.close(fig)
         assert self.read(store, path).startswith(b"\x89PNG")
 
+    def test_a_taken_folder_is_never_overwritten(
+        self, store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # The same second and the same id twice: the second claim must find the
+        # folder taken, leave it alone, and take a fresh id.
+        now = layout.local_now()
+        ids = iter(["aaaaaaaa", "aaaaaaaa", "bbbbbbbb"])
+        monkeypatch.setattr(layout, "local_now", lambda: now)
+        monkeypatch.setattr(layout, "new_execution_id", lambda: next(ids))
+        first = store.create_execution("twin")
+        key = store.key(first.folder_path) + "/execution_metadata.json"
+        before = store.backend.read(key)
+        second = store.create_execution("twin")
+        assert store.key(second.folder_path).endswith("_bbbbbbbb")
+        assert store.backend.read(key) == before
+
+    def test_resumed_numbering_needs_no_retry(
+        self, store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        now = layout.local_now()
+        monkeypatch.setattr(layout, "local_now", lambda: now)  # every name in the same second
+        ctx = store.create_execution("resume")
+        store.create_attempt_notebook(ctx, "a")
+        store.create_attempt_notebook(ctx, "b")
+        store.save_figure(ctx, PNG)
+        again = store.open_execution(ctx.folder_path)
+        writes: list[int] = []
+        real = store.backend.write_many
+        monkeypatch.setattr(
+            store.backend, "write_many", lambda items: writes.append(len(items)) or real(items)
+        )
+        assert store.create_attempt_notebook(again, "c").name.startswith("03_")
+        assert store.save_figure(again, PNG).name == "figure_02.png"
+        assert writes == [1, 1]  # each written at the first try: numbering read what was stored
+
+    def test_failed_execution_metadata(self, store: ps.ArtifactStore) -> None:
+        ctx = store.create_execution("fails")
+        store.create_attempt_notebook(ctx, "1/0")
+        store.create_attempt_notebook(ctx, "1/0", stage="retry")
+        store.finish_execution(ctx, success=False, error="ZeroDivisionError: division by zero")
+        meta = orjson.loads(self.read(store, ctx.folder_path / "execution_metadata.json"))
+        assert (meta["status"], meta["attempts"]) == ("failed", 2)
+        assert meta["error"] == "ZeroDivisionError: division by zero"
+
     def test_uninitialised_context_is_refused(self, store: ps.ArtifactStore) -> None:
         with pytest.raises(ps.ConfigError):
             store.save_results(ps.PythonExecutionContext(), {"a": 1})
