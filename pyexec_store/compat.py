@@ -9,18 +9,19 @@ original 0o2777 so a container user can write).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 from typing import Any
 
-import fsspec
 from upath import UPath
 
-from .backends import backend_class, split_protocol, store_url
+from .backends import backend_class, read_file_url, split_protocol, store_url
+from .backends.generic import secret_values
 from .backends.local import LocalBackend
+from .catalog import parse_json
 from .config import open_store
 from .errors import (
     ConfigError,
@@ -28,9 +29,11 @@ from .errors import (
     PathEscapeError,
     ResultsWriteError,
     StorageError,
+    StorageNotFoundError,
+    redactor,
 )
 from .layout import SCRIPTS_DIR
-from .models import NotebookType, PythonExecutionContext
+from .models import NotebookType, PythonExecutionContext, StorePath
 from .store import ArtifactStore
 
 logger = logging.getLogger("pyexec_store")
@@ -190,15 +193,48 @@ class NotebookManager:
 
 
 def load_context(
-    path: str | os.PathLike[str] = "context.json", **storage_options: Any
+    path: StorePath | str | os.PathLike[str] | None = "context.json", **storage_options: Any
 ) -> dict[str, Any] | None:
-    """Read a ``context.json``: the dict, or ``None`` when it is missing or invalid.
+    """Read a ``context.json``: the dict, or ``None`` when it cannot be had.
 
-    ``path`` is a local path or any fsspec URL (``s3://…`` with ``storage_options``).
+    Parameters
+    ----------
+    path
+        A local path (relative to the working directory), any fsspec URL, or a
+        :class:`~upath.UPath`, whose own storage options are used
+        (``ctx.context_file_path`` of an S3 store needs nothing more).
+    **storage_options
+        Storage options for a URL; they win over a UPath's own.
+
+    Returns
+    -------
+    dict or None
+        ``None``, with a log line giving the reason, when the file is missing,
+        is no JSON object, or cannot be read at all (a dead endpoint, a refused
+        permission): as the original, which caught everything.
     """
-    try:
-        with fsspec.open(os.fspath(path), "rb", **storage_options) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+    if path is None:
+        logger.warning("Context file not found: no path given")
         return None
-    return data if isinstance(data, dict) else None
+    if isinstance(path, UPath):
+        storage_options = {**path.storage_options, **storage_options}
+    redact = redactor(secret_values(storage_options))
+    where = _shown(path)
+    try:
+        text = str(path) if isinstance(path, UPath) else os.fspath(path)
+        data = parse_json(read_file_url(text, **storage_options), where)
+    except StorageNotFoundError:
+        logger.warning("Context file not found: %s", where)
+        return None
+    except Exception as exc:
+        logger.warning("Could not load context from %s: %s", where, redact(str(exc)))
+        return None
+    if not isinstance(data, dict):
+        logger.warning("Context file %s does not hold a JSON object", where)
+        return None
+    return data
+
+
+def _shown(path: object) -> str:
+    """``path`` for a log line: never a user name or password written into a URL."""
+    return re.sub(r"//[^/@]*@", "//", str(path))

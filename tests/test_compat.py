@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import stat
 from datetime import datetime
 from pathlib import Path
@@ -10,6 +11,8 @@ from typing import Any
 
 import nbformat
 import pytest
+from conftest import BUCKET, S3_KEY, S3_SECRET, s3_options
+from upath import UPath
 
 import pyexec_store as ps
 
@@ -193,3 +196,49 @@ def test_open_store_arguments_inside_storage_options(local_root: Path) -> None:
     conf["execution_dir_permissions"] = "group"  # the top-level key wins
     ctx = ps.FileManager(conf).create_execution_folder("opts")
     assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o2775
+
+
+# -- load_context: any path, any storage ---------------------------------------------------
+
+
+def test_load_context_of_an_s3_context_file_path(s3: Any) -> None:
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    ctx = store.create_execution("ctx")
+    path = store.save_context(ctx, {"big": 2**70, "text": "ü"})
+    # The UPath carries its own storage options (endpoint, credentials): nothing else needed.
+    assert ps.load_context(ctx.context_file_path) == {"big": 2**70, "text": "ü"}
+    assert ps.load_context(str(path), **s3_options(s3)) == {"big": 2**70, "text": "ü"}
+    assert ps.load_context(UPath(path.path, protocol="s3", **s3_options(s3))) == {
+        "big": 2**70,
+        "text": "ü",
+    }
+    assert ps.load_context(path.with_name("missing.json")) is None
+    store.backend.write(store.key(path), b"{not json")
+    assert ps.load_context(path) is None
+
+
+def test_load_context_failures_are_none_with_a_log_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="pyexec_store")
+    dead = UPath(
+        f"s3://{BUCKET}/runs/context.json",
+        endpoint_url="http://127.0.0.1:9",
+        key=S3_KEY,
+        secret=S3_SECRET,
+    )
+    assert ps.load_context(dead, deadline=3) is None  # as the original: every failure is None
+    assert ps.load_context(None) is None  # a context without a context file
+    assert ps.load_context(tmp_path / "context.json") is None
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(messages) == 3
+    assert "127.0.0.1:9" in messages[0] and S3_SECRET not in caplog.text
+    assert "not found" in messages[2] and str(tmp_path / "context.json") in messages[2]
+
+
+def test_load_context_relative_to_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("context.json").write_text('{"here": true}')
+    assert ps.load_context() == {"here": True}
