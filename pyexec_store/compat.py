@@ -14,11 +14,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path, PurePath
-from typing import Any
+from typing import Any, TypeAlias
 
 from upath import UPath
 
-from .backends import backend_class, read_file_url, split_protocol, store_url
+from .backends import backend_class, read_file_url, split_protocol, store_url, write_file_url
 from .backends.generic import secret_values
 from .backends.local import LocalBackend
 from .catalog import parse_json
@@ -27,16 +27,25 @@ from .errors import (
     ConfigError,
     ConfigTypeError,
     PathEscapeError,
+    PyExecStoreError,
     ResultsWriteError,
-    StorageError,
     StorageNotFoundError,
     redactor,
 )
-from .layout import SCRIPTS_DIR
+from .layout import RESULTS_FILE, SCRIPTS_DIR
 from .models import NotebookType, PythonExecutionContext, StorePath
+from .serialization import encode_results
 from .store import ArtifactStore
+from .writing import JSON
 
 logger = logging.getLogger("pyexec_store")
+
+#: What the drop-ins return for a stored file or folder: a ``pathlib.Path`` on local
+#: disk, as the original, a :class:`~upath.UPath` on other storage, which is no
+#: ``Path`` (universal-pathlib 0.3 types them apart). One call gives either, by
+#: configuration, which no static type can say: ``Any`` keeps the original's callers
+#: (``nb: Path = nm.create_attempt_notebook(...)``) type-checking. See docs/compat.md.
+SeedPath: TypeAlias = Any
 
 _PORT_PATH = ("jupyter", "containers", "read", "port_host")
 
@@ -118,25 +127,58 @@ class FileManager:
         """Claim a new execution folder; returns its context."""
         return self.store.create_execution(name)
 
-    def save_results(self, results: dict[str, Any], folder_path: Path) -> UPath:
-        """Write ``results.json`` into ``folder_path``.
+    def save_results(
+        self, results: dict[str, Any], folder_path: StorePath | str | os.PathLike[str] | None
+    ) -> SeedPath:
+        """Write ``results.json`` into ``folder_path``, as the original did.
+
+        The folder comes from the calling program, so it is written to wherever
+        it is: inside the store through the store (its file mode, atomic),
+        elsewhere as a plain file (a local path relative to the working
+        directory, or a URL; one of the store's protocol gets the store's
+        storage options). Only names and stages from generated code are
+        confined to the store root.
 
         Raises
         ------
         ResultsWriteError
-            (a ``RuntimeError``, as in the seed) when the file cannot be written,
-            also when ``folder_path`` is outside the store: nothing is written
-            outside the store root.
+            (a ``RuntimeError``, as in the original) when the file cannot be written.
+        ConfigTypeError
+            (a ``TypeError``, as the original's ``None / "results.json"``) for ``None``.
         """
-        ctx = PythonExecutionContext(folder_path=folder_path)
+        folder = _folder_text(folder_path)
         try:
-            path = self.store.save_results(ctx, results)
-        except (StorageError, PathEscapeError) as exc:
+            key: str | None = self.store.key(folder)
+        except PathEscapeError:
+            key = None  # outside the store
+        encoded = encode_results(results)
+        for warning in encoded.warnings:
+            logger.warning("results.json: %s", warning)
+        try:
+            if key is not None:
+                name = f"{key}/{RESULTS_FILE}" if key else RESULTS_FILE
+                self.store.backend.write(name, encoded.data, content_type=JSON)
+                path = self.store.backend.upath(name)
+            else:
+                target = f"{folder.rstrip('/')}/{RESULTS_FILE}"
+                options = self._options_for(folder_path, folder)
+                write_file_url(target, encoded.data, **options)
+                path = UPath(target, **options)
+        except PyExecStoreError as exc:
             logger.error("Failed to save results: %s", exc)
             endpoint, reason = getattr(exc, "endpoint", None), getattr(exc, "reason", str(exc))
-            raise ResultsWriteError("save results", str(folder_path), endpoint, reason) from exc
+            raise ResultsWriteError("save results", str(folder), endpoint, reason) from exc
         logger.info("Saved results to: %s", path)
         return path
+
+    def _options_for(self, given: object, url: str) -> dict[str, Any]:
+        """Storage options for a location outside the store: a UPath's own, else the
+        store's for a URL of its protocol."""
+        if isinstance(given, UPath):
+            return dict(given.storage_options)
+        if "://" in url and split_protocol(url) == self.store.backend.protocol:
+            return self.store.backend.path_options()
+        return {}
 
     def _create_jupyter_url(self, folder_path: PurePath) -> str:
         """The link to a path: a JupyterLab link inside the store, else a ``file://`` URI."""
@@ -190,6 +232,17 @@ class NotebookManager:
         """Write ``notebook.ipynb``; returns its path."""
         path = self.store.create_final_notebook(context, code, results, error_context, figure_paths)
         return path
+
+
+def _folder_text(folder: object) -> str:
+    """A folder the caller named, as text: a URL, or an absolute local path
+    (relative ones are relative to the working directory, as for ``open``)."""
+    if folder is None or not isinstance(folder, (str, os.PathLike, UPath)):
+        raise ConfigTypeError(f"a folder must be a path or URL, not {type(folder).__name__}")
+    text = str(folder) if isinstance(folder, UPath) else os.fspath(folder)
+    if not isinstance(text, str):
+        raise ConfigTypeError("a folder must be a str path, not bytes")
+    return text if "://" in text else os.path.abspath(text)
 
 
 def load_context(

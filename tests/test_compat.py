@@ -103,18 +103,55 @@ def test_final_notebook_and_results(local_root: Path) -> None:
     assert "![Figure 2](elsewhere/plot.png)" in figures
 
 
-def test_save_results_failure_is_a_runtime_error(local_root: Path) -> None:
+def test_save_results_writes_where_the_caller_says(
+    local_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The folder comes from the calling program, not from generated code: as the
+    # original, results.json goes into it, inside the store or not.
     fm = ps.FileManager(configurable(local_root))
-    outside = local_root.parent / "outside"
+    at_root = fm.save_results({"a": 1}, fm.store.root)
+    assert at_root == local_root.resolve() / "results.json"
+    assert json.loads(at_root.read_text()) == {"a": 1}
+    assert stat.S_IMODE(at_root.stat().st_mode) == 0o664  # through the store: its file mode
+    outside = tmp_path / "outside"
     outside.mkdir()
-    with pytest.raises(RuntimeError, match="not inside the store root"):
-        fm.save_results({"a": 1}, outside)  # the original wrote anywhere; never outside the root
-    assert list(outside.iterdir()) == []
+    path = fm.save_results({"b": [1, 2]}, outside)
+    assert path == outside / "results.json" and isinstance(path, Path)
+    assert json.loads(path.read_text()) == {"b": [1, 2]}
+    assert not stat.S_IMODE(path.stat().st_mode) & 0o002  # a plain file: never world-writable
+    monkeypatch.chdir(outside)  # a relative folder is relative to the working directory
+    (outside / "rel").mkdir()
+    assert fm.save_results({"c": 3}, Path("rel")) == outside / "rel" / "results.json"
+    assert json.loads((outside / "rel" / "results.json").read_text()) == {"c": 3}
+
+
+def test_save_results_failure_is_a_runtime_error(local_root: Path, tmp_path: Path) -> None:
+    fm = ps.FileManager(configurable(local_root))
     ctx = fm.create_execution_folder("gone")
     (ctx.folder_path / "results.json").mkdir()  # a folder where the file should go
     with pytest.raises(RuntimeError) as info:
         fm.save_results({"a": 1}, ctx.folder_path)
-    assert isinstance(info.value, ps.PyExecStoreError)
+    assert isinstance(info.value, ps.ResultsWriteError)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RuntimeError) as info:
+        fm.save_results({"a": 1}, tmp_path / "file")  # outside the store, under a file
+    assert isinstance(info.value, ps.ResultsWriteError) and "file" in str(info.value)
+    with pytest.raises(TypeError):
+        fm.save_results({"a": 1}, None)  # the original: None / "results.json"
+
+
+def test_save_results_on_s3_inside_and_outside_the_store(s3: Any) -> None:
+    conf = {"storage_url": f"s3://{BUCKET}/runs", "storage_options": s3_options(s3)}
+    fm = ps.FileManager(conf)
+    inside = fm.save_results({"a": 1}, fm.store.root)
+    assert str(inside) == f"s3://{BUCKET}/runs/results.json"
+    # Elsewhere in the bucket: the store's own endpoint and credentials for a plain URL.
+    elsewhere = fm.save_results({"b": 2}, f"s3://{BUCKET}/other")
+    assert str(elsewhere) == f"s3://{BUCKET}/other/results.json"
+    read = ps.open_store(f"s3://{BUCKET}", **s3_options(s3)).backend.read
+    assert json.loads(read("runs/results.json")) == {"a": 1}
+    assert json.loads(read("other/results.json")) == {"b": 2}
+    assert json.loads(elsewhere.read_text()) == {"b": 2}  # the returned UPath opens too
 
 
 def test_facade_on_other_storage(memory_url: str, local_root: Path) -> None:
