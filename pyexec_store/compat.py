@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any, TypeAlias
 
@@ -121,7 +121,7 @@ class FileManager:
     def __init__(self, configurable: Mapping[str, Any]) -> None:
         self.store = store_from_configurable(configurable)
         self.configurable = configurable
-        self.base_dir = self.store.backend.upath(SCRIPTS_DIR)
+        self.base_dir: SeedPath = self.store.backend.upath(SCRIPTS_DIR)
 
     def create_execution_folder(self, name: str = "python_executor") -> PythonExecutionContext:
         """Claim a new execution folder; returns its context."""
@@ -207,8 +207,8 @@ class NotebookManager:
         error_context: str | None = None,
         approval_context: str | None = None,
         silent: bool = False,
-    ) -> UPath:
-        """Write the next attempt notebook; returns its path."""
+    ) -> SeedPath:
+        """Write the next attempt notebook; returns its path (a ``Path`` on local disk)."""
         path = self.store.create_attempt_notebook(
             context,
             code,
@@ -227,11 +227,10 @@ class NotebookManager:
         code: str,
         results: dict[str, Any] | None = None,
         error_context: str | None = None,
-        figure_paths: list[Path] | None = None,
-    ) -> UPath:
-        """Write ``notebook.ipynb``; returns its path."""
-        path = self.store.create_final_notebook(context, code, results, error_context, figure_paths)
-        return path
+        figure_paths: Sequence[StorePath | str | os.PathLike[str]] | None = None,
+    ) -> SeedPath:
+        """Write ``notebook.ipynb``; returns its path (a ``Path`` on local disk)."""
+        return self.store.create_final_notebook(context, code, results, error_context, figure_paths)
 
 
 def _folder_text(folder: object) -> str:
