@@ -2,9 +2,10 @@
 
 Same signatures and return values as the original executor services, now on
 any backend: ``configurable`` may name a ``storage_url`` (default: the local
-``agent_data_dir``), ``storage_options``, ``url_strategy`` (default ``jupyter``,
-as before) and ``execution_dir_permissions`` (default ``container``, the
-original 0o2777 so a container user can write).
+``agent_data_dir``), ``storage_options``, ``url_strategy`` (default: ``jupyter``
+on local disk, as before; elsewhere the backend's own links, presigned on S3)
+and ``execution_dir_permissions`` (default ``container``, so a container user
+can write, as before). Every difference from the original is in docs/compat.md.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, TypeAlias
 
 from upath import UPath
 
+from . import layout
 from .backends import backend_class, read_file_url, split_protocol, store_url, write_file_url
 from .backends.generic import secret_values
 from .backends.local import LocalBackend
@@ -32,10 +34,10 @@ from .errors import (
     StorageNotFoundError,
     redactor,
 )
-from .layout import RESULTS_FILE, SCRIPTS_DIR
 from .models import NotebookType, PythonExecutionContext, StorePath
 from .serialization import encode_results
 from .store import ArtifactStore
+from .urls.presigned import PresignedUrls
 from .writing import JSON
 
 logger = logging.getLogger("pyexec_store")
@@ -99,10 +101,16 @@ def store_from_configurable(configurable: Mapping[str, Any]) -> ArtifactStore:
         raise ConfigTypeError("configurable['storage_options'] must be a dict")
     # storage_options may carry any open_store argument; the top-level keys win.
     kwargs: dict[str, Any] = dict(options)
-    kwargs["url_strategy"] = configurable.get("url_strategy", kwargs.get("url_strategy", "jupyter"))
-    if kwargs["url_strategy"] == "jupyter":
+    local = issubclass(backend_class(split_protocol(store_url(url))), LocalBackend)
+    # JupyterLab links, as the original, where Jupyter can serve the files: on local
+    # disk. Elsewhere the backend's own links (presigned on S3), which open.
+    strategy = configurable.get("url_strategy", kwargs.get("url_strategy"))
+    if strategy is None and local:
+        strategy = "jupyter"
+    kwargs["url_strategy"] = strategy
+    if strategy == "jupyter":
         kwargs.setdefault("jupyter_base_url", f"http://localhost:{jupyter_port(configurable)}")
-    if issubclass(backend_class(split_protocol(store_url(url))), LocalBackend):
+    if local:
         kwargs["permissions"] = configurable.get(
             "execution_dir_permissions", kwargs.get("permissions", "container")
         )
@@ -121,11 +129,14 @@ class FileManager:
     def __init__(self, configurable: Mapping[str, Any]) -> None:
         self.store = store_from_configurable(configurable)
         self.configurable = configurable
-        self.base_dir: SeedPath = self.store.backend.upath(SCRIPTS_DIR)
+        self.base_dir: SeedPath = self.store.backend.upath(layout.SCRIPTS_DIR)
 
     def create_execution_folder(self, name: str = "python_executor") -> PythonExecutionContext:
         """Claim a new execution folder; returns its context."""
-        return self.store.create_execution(name)
+        ctx = self.store.create_execution(name)
+        if ctx.folder_key is not None:
+            ctx.folder_url = self._link(ctx.folder_key)
+        return ctx
 
     def save_results(
         self, results: dict[str, Any], folder_path: StorePath | str | os.PathLike[str] | None
@@ -156,11 +167,11 @@ class FileManager:
             logger.warning("results.json: %s", warning)
         try:
             if key is not None:
-                name = f"{key}/{RESULTS_FILE}" if key else RESULTS_FILE
+                name = f"{key}/{layout.RESULTS_FILE}" if key else layout.RESULTS_FILE
                 self.store.backend.write(name, encoded.data, content_type=JSON)
                 path = self.store.backend.upath(name)
             else:
-                target = f"{folder.rstrip('/')}/{RESULTS_FILE}"
+                target = f"{folder.rstrip('/')}/{layout.RESULTS_FILE}"
                 options = self._options_for(folder_path, folder)
                 write_file_url(target, encoded.data, **options)
                 path = UPath(target, **options)
@@ -180,15 +191,28 @@ class FileManager:
             return self.store.backend.path_options()
         return {}
 
-    def _create_jupyter_url(self, folder_path: PurePath) -> str:
-        """The link to a path: a JupyterLab link inside the store, else a ``file://`` URI."""
+    def _create_jupyter_url(self, folder_path: StorePath | str | os.PathLike[str]) -> str:
+        """The link to a path in the store (by its URL strategy), else its own URL
+        (``file://`` for a local path, as the original's ``as_uri()``)."""
         try:
-            return self.store.url(folder_path)
-        except PathEscapeError:
-            return Path(os.path.abspath(folder_path)).as_uri()  # the original's as_uri()
+            try:
+                return self._link(self.store.key(folder_path))
+            except PathEscapeError:
+                text = _folder_text(folder_path)
+                return text if "://" in text else Path(text).as_uri()
         except Exception as exc:
             logger.warning("Failed to create Jupyter URL: %s", exc)
             return str(folder_path)
+
+    def _link(self, key: str) -> str:
+        """The link a person gets for ``key``.
+
+        Presigned links name objects, and a folder is none (its link would be
+        a 404): an execution folder's link is its final notebook's.
+        """
+        if isinstance(self.store.urls, PresignedUrls) and _is_execution_folder(key):
+            key = f"{key}/{layout.FINAL_NOTEBOOK}"
+        return self.store.urls.url(key)
 
 
 class NotebookManager:
@@ -231,6 +255,11 @@ class NotebookManager:
     ) -> SeedPath:
         """Write ``notebook.ipynb``; returns its path (a ``Path`` on local disk)."""
         return self.store.create_final_notebook(context, code, results, error_context, figure_paths)
+
+
+def _is_execution_folder(key: str) -> bool:
+    """Whether ``key`` is an execution folder in its place (``executed_scripts/YYYY-MM/...``)."""
+    return layout.folder_of_leaf(key.rsplit("/", 1)[-1]) == key
 
 
 def _folder_text(folder: object) -> str:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import stat
+import urllib.error
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import nbformat
 import pytest
@@ -319,3 +322,43 @@ def test_the_originals_call_patterns_pass_mypy_strict(tmp_path: Path) -> None:
         '(expression has type "UPath", variable has type "Path")  [assignment]'
     ], out + err
     assert status == 1
+
+
+# -- the drop-ins on S3 --------------------------------------------------------------------
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_links_a_person_gets_on_s3_open(s3: Any) -> None:
+    conf = {"storage_url": f"s3://{BUCKET}/runs", "storage_options": s3_options(s3)}
+    fm, nm = ps.FileManager(conf), ps.NotebookManager(conf)
+    ctx = fm.create_execution_folder("s3 links")
+    # An S3 prefix is no object: the folder's link is its final notebook's.
+    for link in (ctx.folder_url, fm._create_jupyter_url(ctx.folder_path)):
+        assert link.startswith(s3.endpoint_url) and "X-Amz-Signature=" in link
+        assert urlsplit(link).path.endswith(f"/{ctx.folder_path.name}/notebook.ipynb")
+        assert status_of(link) == 404  # not written yet
+    nm.create_attempt_notebook(context=ctx, code="x = 1")
+    final = nm.create_final_notebook(context=ctx, code="x = 1")
+    assert status_of(ctx.folder_url) == 200
+    assert status_of(fm._create_jupyter_url(ctx.folder_path)) == 200
+    assert status_of(ctx.notebook_attempts[0].notebook_link) == 200
+    with urllib.request.urlopen(fm._create_jupyter_url(final), timeout=10) as response:
+        assert nbformat.reads(response.read(), as_version=4).cells[-1].source == "x = 1"
+
+
+def test_writing_into_an_s3_execution_folder(s3: Any) -> None:
+    conf = {"storage_url": f"s3://{BUCKET}/runs", "storage_options": s3_options(s3)}
+    ctx = ps.FileManager(conf).create_execution_folder("writes")
+    with pytest.raises(TypeError):
+        open(ctx.folder_path / "notes.txt", "w")  # noqa: SIM115 - the builtin needs a local path
+    with (ctx.folder_path / "notes.txt").open("w") as f:  # the UPath's own open works
+        f.write("hello")
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    assert store.backend.read(f"{store.key(ctx.folder_path)}/notes.txt") == b"hello"
