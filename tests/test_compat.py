@@ -335,8 +335,11 @@ def status_of(url: str) -> int:
         return exc.code
 
 
-def test_links_a_person_gets_on_s3_open(s3: Any) -> None:
+@pytest.mark.parametrize("strategy", [None, "presigned"])
+def test_links_a_person_gets_on_s3_open(s3: Any, strategy: str | None) -> None:
     conf = {"storage_url": f"s3://{BUCKET}/runs", "storage_options": s3_options(s3)}
+    if strategy:
+        conf["url_strategy"] = strategy
     fm, nm = ps.FileManager(conf), ps.NotebookManager(conf)
     ctx = fm.create_execution_folder("s3 links")
     # An S3 prefix is no object: the folder's link is its final notebook's.
