@@ -135,7 +135,7 @@ class FileManager:
         """Claim a new execution folder; returns its context."""
         ctx = self.store.create_execution(name)
         if ctx.folder_key is not None:
-            ctx.folder_url = self._link(ctx.folder_key)
+            ctx.folder_url = self._folder_link(ctx.folder_key)
         return ctx
 
     def save_results(
@@ -196,23 +196,26 @@ class FileManager:
         (``file://`` for a local path, as the original's ``as_uri()``)."""
         try:
             try:
-                return self._link(self.store.key(folder_path))
+                key = self.store.key(folder_path)
             except PathEscapeError:
                 text = _folder_text(folder_path)
                 return text if "://" in text else Path(text).as_uri()
+            if _is_execution_folder(key):
+                return self._folder_link(key)
+            return self.store.urls.url(key)
         except Exception as exc:
             logger.warning("Failed to create Jupyter URL: %s", exc)
             return str(folder_path)
 
-    def _link(self, key: str) -> str:
-        """The link a person gets for ``key``.
+    def _folder_link(self, key: str) -> str:
+        """The link a person gets for the execution folder ``key``.
 
         Presigned links name objects, and a folder is none (its link would be
-        a 404): an execution folder's link is its final notebook's.
+        a 404): the folder's link is its final notebook's.
         """
-        if isinstance(self.store.urls, PresignedUrls) and _is_execution_folder(key):
-            key = f"{key}/{layout.FINAL_NOTEBOOK}"
-        return self.store.urls.url(key)
+        if isinstance(self.store.urls, PresignedUrls):
+            return self.store.urls.url(f"{key}/{layout.FINAL_NOTEBOOK}")
+        return self.store.urls.folder_url(key)
 
 
 class NotebookManager:
