@@ -176,9 +176,9 @@ class FileManager:
                 write_file_url(target, encoded.data, **options)
                 path = UPath(target, **options)
         except PyExecStoreError as exc:
-            logger.error("Failed to save results: %s", exc)
+            logger.error("Failed to save results: %s", _shown(str(exc)))
             endpoint, reason = getattr(exc, "endpoint", None), getattr(exc, "reason", str(exc))
-            raise ResultsWriteError("save results", str(folder), endpoint, reason) from exc
+            raise ResultsWriteError("save results", _shown(folder), endpoint, reason) from exc
         logger.info("Saved results to: %s", path)
         return path
 

@@ -143,6 +143,16 @@ def test_save_results_failure_is_a_runtime_error(local_root: Path, tmp_path: Pat
         fm.save_results({"a": 1}, None)  # the original: None / "results.json"
 
 
+def test_save_results_failure_never_shows_a_password_in_the_url(
+    local_root: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fm = ps.FileManager(configurable(local_root))
+    with pytest.raises(ps.ResultsWriteError) as info:
+        fm.save_results({"a": 1}, "http://user:SecretPw@127.0.0.1:9/runs")  # nothing listens
+    assert "127.0.0.1:9" in str(info.value)
+    assert "SecretPw" not in f"{info.value} {caplog.text}"
+
+
 def test_save_results_on_s3_inside_and_outside_the_store(s3: Any) -> None:
     conf = {"storage_url": f"s3://{BUCKET}/runs", "storage_options": s3_options(s3)}
     fm = ps.FileManager(conf)
