@@ -1,10 +1,10 @@
-"""Jupyter links, opened against a real Jupyter server whose root is the agent data folder."""
+"""Jupyter links, opened as given in a real JupyterLab whose root is the store root."""
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
+import re
 import socket
 import subprocess
 import sys
@@ -14,11 +14,13 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 
 import pyexec_store as ps
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def free_port() -> int:
@@ -28,72 +30,87 @@ def free_port() -> int:
         return port
 
 
-class JupyterServer:
+class JupyterLab:
+    """A real JupyterLab on 127.0.0.1, without a token (links carry none), serving ``root``."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.port = free_port()
-        self.token = secrets.token_hex(16)
         self.base = f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(self.root.parent / "runtime"))
+        home = self.root.parent
+        env = dict(
+            os.environ,
+            JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+            JUPYTER_CONFIG_DIR=str(home / "config"),
+            JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
+        )
         self.process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jupyter_server",
+                "jupyterlab",
                 f"--ServerApp.root_dir={self.root}",
                 "--ServerApp.ip=127.0.0.1",
                 f"--ServerApp.port={self.port}",
                 "--ServerApp.port_retries=0",
-                f"--IdentityProvider.token={self.token}",
+                "--IdentityProvider.token=",
                 "--ServerApp.open_browser=False",
+                # No request leaves this machine: no update check against a package index.
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                 "--allow-root",
             ],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 self.get("/api/status")
                 return
             except (urllib.error.URLError, ConnectionError):
-                assert self.process.poll() is None, "jupyter server exited"
+                assert self.process.poll() is None, "jupyter lab exited"
                 time.sleep(0.2)
-        raise RuntimeError("jupyter server did not start")
+        raise RuntimeError("jupyter lab did not start")
 
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=20)
 
     def get(self, path: str) -> Any:
-        request = urllib.request.Request(
-            self.base + path, headers={"Authorization": f"token {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(self.base + path, timeout=10) as response:
             assert response.status == 200
             return json.loads(response.read())
 
-    def contents(self, link: str) -> Any:
-        """What the contents API says of a JupyterLab ``/lab/tree/...`` link."""
-        parts = urlsplit(link)
-        assert parts.path.startswith("/lab/tree/"), link
-        return self.get("/api/contents/" + parts.path[len("/lab/tree/") :] + "?content=0")
+    def open_link(self, link: str) -> Any:
+        """Open ``link`` exactly as given: JupyterLab's page must answer 200 for it,
+        and the contents API must find the file or folder that page opens."""
+        with urllib.request.urlopen(link, timeout=10) as response:
+            assert response.status == 200
+            page = response.read().decode()
+        # JupyterLab answers any /lab/tree/ path with its page; the page names what it opens.
+        found = re.search(r'<script id="jupyter-config-data"[^>]*>(.*?)</script>', page, re.S)
+        assert found, "not a JupyterLab page"
+        config = json.loads(found.group(1))
+        assert config["appName"] == "JupyterLab"
+        assert urlsplit(link).path == f"/lab/tree/{quote(config['treePath'], safe='/')}"
+        return self.get(f"/api/contents/{quote(config['treePath'], safe='/')}?content=0")
 
 
-@pytest.fixture(scope="module")
-def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
+@pytest.fixture(scope="session")
+def jupyter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterLab]:
+    """One JupyterLab for the session; its root is the store root of the tests using it."""
     root = tmp_path_factory.mktemp("jupyter") / "agent_data"
     root.mkdir()
-    server = JupyterServer(root)
+    server = JupyterLab(root)
     server.start()
     yield server
     server.stop()
 
 
-def test_seed_facade_links_open_in_jupyter(jupyter: JupyterServer) -> None:
+def test_seed_facade_links_open_in_jupyterlab(jupyter: JupyterLab) -> None:
     conf = {
         "agent_data_dir": str(jupyter.root),
         "service_configs": {
@@ -104,23 +121,41 @@ def test_seed_facade_links_open_in_jupyter(jupyter: JupyterServer) -> None:
     ctx = fm.create_execution_folder("jupyter check")
     nm.create_attempt_notebook(context=ctx, code="x = 1", stage="execution")
     nm.create_attempt_notebook(context=ctx, code="x = 2", stage="retry", error_context="E")
-    final = nm.create_final_notebook(context=ctx, code="x = 3")
+    results = fm.save_results({"x": 3}, ctx.folder_path)
+    final = nm.create_final_notebook(context=ctx, code="x = 3", results={"x": 3})
 
+    # The original's links: http://localhost:<port>/lab/tree/executed_scripts/...
     assert ctx.folder_url.startswith(f"http://localhost:{jupyter.port}/lab/tree/executed_scripts/")
-    folder = jupyter.contents(ctx.folder_url)
+    folder = jupyter.open_link(ctx.folder_url)
     assert folder["type"] == "directory"
-    assert {"attempts", "notebook.ipynb", "execution_metadata.json"} <= {
-        Path(c["path"]).name for c in jupyter.get("/api/contents/" + folder["path"])["content"]
-    }
+    assert jupyter.root / unquote(folder["path"]) == ctx.folder_path
     for attempt in ctx.notebook_attempts:
-        model = jupyter.contents(attempt.notebook_link)
+        model = jupyter.open_link(attempt.notebook_link)
         assert model["type"] == "notebook"
         assert jupyter.root / unquote(model["path"]) == attempt.notebook_path
-    final_model = jupyter.contents(fm._create_jupyter_url(final))
-    assert final_model["type"] == "notebook" and final_model["name"] == "notebook.ipynb"
+    for path, kind in ((final, "notebook"), (results, "file"), (ctx.attempts_folder, "directory")):
+        model = jupyter.open_link(fm._create_jupyter_url(path))
+        assert model["type"] == kind and jupyter.root / unquote(model["path"]) == path
 
 
-def test_store_jupyter_links_with_a_prefix(jupyter: JupyterServer) -> None:
+def test_store_links_open_in_jupyterlab(jupyter: JupyterLab) -> None:
+    store = ps.open_store(jupyter.root, url_strategy="jupyter", jupyter_base_url=jupyter.base)
+    ctx = store.create_execution("store links")
+    store.save_context(ctx, {"a": 1})
+    paths = [
+        store.create_attempt_notebook(ctx, "print(context)", stage="code gen"),
+        store.save_results(ctx, {"a": 1}),
+        store.save_figure(ctx, PNG),
+        store.create_final_notebook(ctx, "print(context)"),
+    ]
+    for path in paths:
+        model = jupyter.open_link(store.url(path))
+        assert jupyter.root / unquote(model["path"]) == path
+    assert jupyter.open_link(ctx.folder_url)["type"] == "directory"
+    assert jupyter.open_link(store.url(paths[0]))["type"] == "notebook"
+
+
+def test_store_jupyter_links_with_a_prefix(jupyter: JupyterLab) -> None:
     # The Jupyter root is one level above the store: links carry that prefix.
     store = ps.open_store(
         jupyter.root / "team_a",
@@ -131,7 +166,6 @@ def test_store_jupyter_links_with_a_prefix(jupyter: JupyterServer) -> None:
     ctx = store.create_execution("prefixed")
     store.save_context(ctx, {"a": 1})
     nb = store.create_attempt_notebook(ctx, "print(context)")
-    model = jupyter.get("/api/contents/" + urlsplit(store.url(nb)).path[len("/lab/tree/") :])
+    model = jupyter.open_link(store.url(nb))
     assert model["type"] == "notebook"
-    cells = model["content"]["cells"]
-    assert cells[-1]["source"] == "print(context)"
+    assert jupyter.root / unquote(model["path"]) == nb
