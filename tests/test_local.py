@@ -92,7 +92,7 @@ def test_a_failed_write_leaves_nothing(local_root: Path, monkeypatch: pytest.Mon
 def test_permission_denied_is_a_permission_error(
     local_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pyexec_store.backends import local
+    from pyexec_store.backends import _posix
 
     store = ps.open_store(local_root)
     ctx = store.create_execution("ro")
@@ -100,7 +100,7 @@ def test_permission_denied_is_a_permission_error(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(local, "_create_temp", denied)
+    monkeypatch.setattr(_posix, "_create_temp", denied)
     with pytest.raises(ps.StoragePermissionError) as info:
         store.save_context(ctx, {"a": 1})
     assert "context.json" in str(info.value) and "Permission denied" in str(info.value)
@@ -173,6 +173,8 @@ def test_a_symlinked_root_accepts_paths_through_the_link(tmp_path: Path) -> None
     through_link = tmp_path / "link" / ctx.folder_path.relative_to(real)
     assert store.open_execution(through_link).folder_path == ctx.folder_path
     assert store.url(through_link / "execution_metadata.json").startswith("file://")
+    # A root that is a symlink (chosen by whoever opens the store) is followed.
+    assert [r.path for r in store.list_executions()] == [ctx.folder_path]
 
 
 def test_claim_without_hard_links_is_exclusive_and_leaves_nothing_on_failure(
