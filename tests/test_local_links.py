@@ -227,8 +227,8 @@ def test_modes_are_set_through_descriptors(
         raise AssertionError("a mode set by path follows a symlink swapped in")
 
     monkeypatch.setattr(os, "chmod", no_chmod)
-    store = ps.open_store(local_root, permissions="private")
+    store = ps.open_store(local_root, permissions="container")
     ctx = store.create_execution("fchmod")
     store.save_results(ctx, {})
-    assert stat.S_IMODE(local_root.stat().st_mode) == 0o2700
-    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o2700
+    assert stat.S_IMODE(local_root.stat().st_mode) == 0o2775
+    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o3777

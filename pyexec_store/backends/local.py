@@ -18,7 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
@@ -30,23 +30,40 @@ from ._posix import atomic_write
 from .base import WriteItem, reject_unknown_options
 from .generic import FsspecBackend
 
-#: (folder mode, file mode) by policy. Setgid keeps the folder's group on what
-#: is created inside; no named policy makes a file world-writable.
-PERMISSION_POLICIES: dict[str, tuple[int, int]] = {
-    "group": (0o2775, 0o664),
-    "container": (0o2777, 0o664),  # the seed's folders, so a container user (jovyan) can write
-    "private": (0o2700, 0o600),
+
+class Modes(NamedTuple):
+    """The modes a permission policy gives."""
+
+    folders: int
+    """The root, ``executed_scripts/``, month folders, ``figures/``."""
+    files: int
+    """Every file written."""
+    shared: int
+    """Execution folders and their ``attempts/``: where other local users may work."""
+
+
+#: Modes by policy. Setgid keeps the folder's group on what is created inside;
+#: no named policy makes a file world-writable. ``container`` opens execution
+#: folders and their ``attempts/`` to every local user (a container user such
+#: as jovyan, whose uid differs) with the sticky bit, so nobody can rename or
+#: delete a file someone else wrote there; the folders above them stay 2775,
+#: so nobody can move or remove another user's execution.
+PERMISSION_POLICIES: dict[str, Modes] = {
+    "group": Modes(0o2775, 0o664, 0o2775),
+    "container": Modes(0o2775, 0o664, 0o3777),
+    "private": Modes(0o2700, 0o600, 0o2700),
 }
 
 
-def permission_modes(policy: str | int) -> tuple[int, int]:
-    """The (folder, file) modes of a policy name, or of an int folder mode."""
+def permission_modes(policy: str | int) -> Modes:
+    """The modes of a policy name, or of an int folder mode (used for every folder)."""
     if isinstance(policy, bool) or not isinstance(policy, (str, int)):
         raise ConfigTypeError(f"permissions must be a policy name or an int, not {policy!r}")
     if isinstance(policy, int):
         if not 0 <= policy <= 0o7777:
             raise ConfigError(f"permissions={policy:#o} is not a file mode")
-        return policy, policy & 0o666  # files never get execute, setgid or sticky bits
+        # files never get execute, setgid or sticky bits
+        return Modes(policy, policy & 0o666, policy)
     try:
         return PERMISSION_POLICIES[policy]
     except KeyError:
@@ -77,16 +94,18 @@ class LocalBackend(FsspecBackend):
         A path or ``file://`` URL; relative paths are resolved now.
     permissions
         ``"group"`` (folders 2775, files 664; the default), ``"container"``
-        (2777/664), ``"private"`` (2700/600) or an int folder mode (files get
-        its read and write bits). Applies to the root and what is created in
-        it, never to folders above the root.
+        (execution folders and their ``attempts/`` 3777, other folders 2775,
+        files 664), ``"private"`` (2700/600) or an int folder mode used for
+        every folder (files get its read and write bits). Applies to the root
+        and what is created in it, never to folders above the root; see
+        :data:`PERMISSION_POLICIES`.
     """
 
     protocol: ClassVar[str] = "file"
 
     def __init__(self, url: str, *, permissions: str | int = "group", **options: Any) -> None:
         reject_unknown_options(options, ("permissions",), "local stores")
-        self.dir_mode, self.file_mode = permission_modes(permissions)
+        self.modes = permission_modes(permissions)
         # The root as given (made absolute), which may be a link to self.root.
         self.given_root = os.path.abspath(os.path.expanduser(local_path(url)))
         super().__init__(url)
@@ -151,38 +170,55 @@ class LocalBackend(FsspecBackend):
         try:
             # Made and given its mode through a descriptor: a root swapped for a
             # symlink right after mkdir is refused, its target left as it was.
-            return _posix.open_folder(parent_fd, name, self.dir_mode)
+            return _posix.open_folder(parent_fd, name, self.modes.folders)
         finally:
             os.close(parent_fd)
 
     @contextlib.contextmanager
-    def _folder(self, parts: Sequence[str], *, create: bool = True) -> Iterator[int]:
+    def _folder(
+        self, parts: Sequence[str], *, create: bool = True, shared_depth: int | None = None
+    ) -> Iterator[int]:
         """A descriptor of ``root/parts...``, opened part by part without following links.
 
-        With ``create``, missing folders are made with the policy's folder
-        mode; without, a missing folder is ``FileNotFoundError``.
+        With ``create``, missing folders are made: those from ``parts[shared_depth - 1]``
+        on get the policy's shared mode, the others its folder mode. Without,
+        a missing folder is ``FileNotFoundError``.
         """
         fd = self._open_root(create)
         try:
-            for part in parts:
-                child = _posix.open_folder(fd, part, self.dir_mode if create else None)
+            for depth, part in enumerate(parts, 1):
+                mode = None
+                if create:
+                    shared = shared_depth is not None and depth >= shared_depth
+                    mode = self.modes.shared if shared else self.modes.folders
+                child = _posix.open_folder(fd, part, mode)
                 os.close(fd)
                 fd = child
             yield fd
         finally:
             os.close(fd)
 
-    def makedirs(self, key: str) -> None:
-        """Create ``key`` and its missing parents with the policy's folder mode."""
+    def makedirs(self, key: str, *, shared_from: str | None = None) -> None:
+        """Create ``key`` and its missing parents with the policy's modes.
+
+        Folders from ``shared_from`` (``key`` or one of its parents) down get
+        the policy's shared mode (3777 under ``container``), the others its
+        folder mode.
+        """
         self.full_path(key)  # refuses a key that would leave the root
-        with self.errors("create folder", key), self._folder(key.split("/")):
+        depth = None
+        if shared_from is not None:
+            if key != shared_from and not key.startswith(f"{shared_from}/"):
+                raise ConfigError(f"shared_from={shared_from!r} is not {key!r} or a parent of it")
+            depth = shared_from.count("/") + 1
+        with self.errors("create folder", key), self._folder(key.split("/"), shared_depth=depth):
             pass
 
     # -- the contract -------------------------------------------------------
     def _write(self, item: WriteItem) -> None:
         *parents, name = item.path.split("/")
         with self.errors("write", item.path), self._folder(parents) as folder:
-            atomic_write(folder, name, item.data, mode=self.file_mode, exclusive=item.exclusive)
+            atomic_write(folder, name, item.data, mode=self.modes.files, exclusive=item.exclusive)
 
     def read_many(self, keys: Sequence[str]) -> dict[str, bytes | StorageError]:
         by_folder: dict[str, list[str]] = {}
