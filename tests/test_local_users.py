@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Iterator
@@ -69,3 +70,39 @@ def test_the_executor_replaces_a_notebook_another_user_planted(shared: Path) -> 
     fm.store.create_final_notebook(ctx, "print('mine')")
     assert final.stat().st_uid == 0 and "os.system" not in final.read_text()
     assert as_nobody(outcome, lambda: final.unlink())[0] == "PermissionError"
+
+
+def try_writing(store_root: str, own_store: str) -> dict[str, object]:
+    """As nobody: write in root's stores, then in a store of its own made read-only."""
+    tried: dict[str, object] = {
+        "root's store": outcome(lambda: ps.open_store(store_root).create_execution("denied")),
+        "root's private store": outcome(
+            lambda: ps.open_store(store_root + "-private").list_executions()
+        ),
+    }
+    store = ps.open_store(own_store)
+    ctx = store.create_execution("mine")
+    store.save_results(ctx, {"v": 1})
+    assert ctx.folder_path is not None
+    ctx.folder_path.chmod(0o555)
+    tried["read-only folder"] = outcome(lambda: store.save_results(ctx, {"v": 2}))
+    tried["kept"] = store.load_results(ctx)
+    Path(own_store + "-read-only").mkdir(0o555)
+    tried["read-only root"] = outcome(
+        lambda: ps.open_store(own_store + "-read-only").create_execution("more")
+    )
+    return tried
+
+
+def test_permission_denied_and_read_only_folders(shared: Path) -> None:
+    root = shared / "store"
+    ps.open_store(root).create_execution("executor's")  # group policy: 2775, root's
+    ps.open_store(shared / "store-private", permissions="private").create_execution("private")
+    home = shared / "nobody"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    tried = as_nobody(try_writing, str(root), str(home / "store"))
+    assert tried.pop("kept") == {"v": 1}
+    for what, (kind, code, message) in tried.items():
+        assert kind == "StoragePermissionError" and code == errno.EACCES, what
+        assert "Permission denied" in message and str(shared) in message, what
