@@ -160,10 +160,11 @@ class LocalBackend(FsspecBackend):
 
     # -- folders ------------------------------------------------------------
     def _open_root(self, create: bool) -> int:
-        with contextlib.suppress(FileNotFoundError):
+        try:
             return os.open(self.root, _posix.DIR)  # the root itself may be a link the user chose
-        if not create:
-            return os.open(self.root, _posix.DIR)  # FileNotFoundError, or what it is now
+        except FileNotFoundError:
+            if not create:
+                raise
         parent, name = os.path.split(self.root)
         os.makedirs(parent, exist_ok=True)  # above the root: no policy, the umask decides
         parent_fd = os.open(parent, _posix.DIR)
