@@ -3,8 +3,9 @@
 Same signatures and return values as the original executor services, now on
 any backend: ``configurable`` may name a ``storage_url`` (default: the local
 ``agent_data_dir``), ``storage_options``, ``url_strategy`` (default ``jupyter``,
-as before) and ``execution_dir_permissions`` (default ``container``, the
-original 0o2777 so a container user can write).
+as before) and ``execution_dir_permissions`` (default ``container``: the
+original's world-writable execution folder and ``attempts/``, now 3777 with the
+sticky bit, so a container user can write but not touch others' files).
 """
 
 from __future__ import annotations
