@@ -4,8 +4,10 @@ Same signatures and return values as the original executor services, now on
 any backend: ``configurable`` may name a ``storage_url`` (default: the local
 ``agent_data_dir``), ``storage_options``, ``url_strategy`` (default: ``jupyter``
 on local disk, as before; elsewhere the backend's own links, presigned on S3)
-and ``execution_dir_permissions`` (default ``container``, so a container user
-can write, as before). Every difference from the original is in docs/compat.md.
+and ``execution_dir_permissions`` (default ``container``: the original's
+world-writable execution folder and ``attempts/``, now 3777 with the sticky
+bit, so a container user can write but not touch others' files). Every
+difference from the original is in docs/compat.md.
 """
 
 from __future__ import annotations

@@ -113,7 +113,8 @@ class ArtifactStore:
             ex = layout.new_execution(name)
             meta = new_metadata(ex, name)
             self.urls.folder_url(ex.folder)  # before the claim: a bad setting orphans nothing
-            self.backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}")
+            # The execution folder and attempts/ are where a container user works.
+            self.backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}", shared_from=ex.folder)
             claimed.append((ex.folder, meta))
             return WriteItem(f"{ex.folder}/{layout.METADATA_FILE}", dumps(meta), True, JSON)
 

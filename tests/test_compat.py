@@ -43,9 +43,11 @@ def test_create_execution_folder_like_the_seed(local_root: Path) -> None:
     assert ctx.folder_url == (
         f"http://localhost:8099/lab/tree/executed_scripts/{month}/{ctx.folder_path.name}"
     )
-    # The seed's container mode: 0o777 plus setgid, so a container user can write.
-    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o2777
-    assert stat.S_IMODE(ctx.attempts_folder.stat().st_mode) == 0o2777
+    # The seed's 0o777 on these two folders, so a container user can write, plus
+    # setgid and the sticky bit; the folders above them are not world-writable.
+    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o3777
+    assert stat.S_IMODE(ctx.attempts_folder.stat().st_mode) == 0o3777
+    assert stat.S_IMODE(ctx.folder_path.parent.stat().st_mode) == 0o2775
 
 
 @pytest.mark.parametrize(

@@ -16,16 +16,19 @@ def mode(path: Path) -> int:
 
 
 @pytest.mark.parametrize(
-    ("policy", "folder", "file"),
+    ("policy", "folder", "execution", "file"),
     [
-        (None, 0o2775, 0o664),
-        ("group", 0o2775, 0o664),
-        ("container", 0o2777, 0o664),
-        ("private", 0o2700, 0o600),
-        (0o2750, 0o2750, 0o640),
+        (None, 0o2775, 0o2775, 0o664),
+        ("group", 0o2775, 0o2775, 0o664),
+        # execution folders and attempts/ open to a container user, sticky; parents not
+        ("container", 0o2775, 0o3777, 0o664),
+        ("private", 0o2700, 0o2700, 0o600),
+        (0o2750, 0o2750, 0o2750, 0o640),
     ],
 )
-def test_permission_policies(local_root: Path, policy: object, folder: int, file: int) -> None:
+def test_permission_policies(
+    local_root: Path, policy: object, folder: int, execution: int, file: int
+) -> None:
     old = os.umask(0o077)  # a strict umask must not weaken the policy
     try:
         store = (
@@ -34,9 +37,13 @@ def test_permission_policies(local_root: Path, policy: object, folder: int, file
         ctx = store.create_execution("perm")
         store.save_results(ctx, {"a": 1})
         nb = store.create_attempt_notebook(ctx, "x")
+        figure = store.save_figure(ctx, b"\x89PNG\r\n\x1a\n")
     finally:
         os.umask(old)
-    for d in (ctx.folder_path, ctx.attempts_folder, ctx.folder_path.parent, local_root):
+    for d in (ctx.folder_path, ctx.attempts_folder):
+        assert mode(d) == execution, d
+    month = ctx.folder_path.parent
+    for d in (figure.parent, month, month.parent, local_root):
         assert mode(d) == folder, d
     for f in (ctx.folder_path / "results.json", nb, ctx.folder_path / "execution_metadata.json"):
         assert mode(f) == file, f
@@ -92,7 +99,7 @@ def test_a_failed_write_leaves_nothing(local_root: Path, monkeypatch: pytest.Mon
 def test_permission_denied_is_a_permission_error(
     local_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pyexec_store.backends import local
+    from pyexec_store.backends import _posix
 
     store = ps.open_store(local_root)
     ctx = store.create_execution("ro")
@@ -100,7 +107,7 @@ def test_permission_denied_is_a_permission_error(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(local, "_create_temp", denied)
+    monkeypatch.setattr(_posix, "_create_temp", denied)
     with pytest.raises(ps.StoragePermissionError) as info:
         store.save_context(ctx, {"a": 1})
     assert "context.json" in str(info.value) and "Permission denied" in str(info.value)
@@ -138,7 +145,7 @@ def test_folders_above_the_root_keep_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert mode(tmp_path / "a") == 0o755 and mode(tmp_path / "a" / "b") == 0o755
-    assert mode(root) == 0o2777
+    assert mode(root) == 0o2775
 
 
 def test_a_planted_symlink_cannot_redirect_writes(local_root: Path, tmp_path: Path) -> None:
@@ -173,6 +180,8 @@ def test_a_symlinked_root_accepts_paths_through_the_link(tmp_path: Path) -> None
     through_link = tmp_path / "link" / ctx.folder_path.relative_to(real)
     assert store.open_execution(through_link).folder_path == ctx.folder_path
     assert store.url(through_link / "execution_metadata.json").startswith("file://")
+    # A root that is a symlink (chosen by whoever opens the store) is followed.
+    assert [r.path for r in store.list_executions()] == [ctx.folder_path]
 
 
 def test_claim_without_hard_links_is_exclusive_and_leaves_nothing_on_failure(
@@ -209,3 +218,10 @@ def test_claim_without_hard_links_is_exclusive_and_leaves_nothing_on_failure(
     names = sorted(p.name for p in (local_root / "executed_scripts").iterdir())
     assert "other.json" not in names and "claim.json" in names
     assert not any(n.startswith(".") for n in names)
+
+
+def test_shared_folders_must_hold_the_created_folder(local_root: Path) -> None:
+    backend = ps.open_store(local_root).backend
+    with pytest.raises(ps.ConfigError, match="shared_from"):
+        backend.makedirs("a/b", shared_from="a/c")
+    assert not local_root.exists()

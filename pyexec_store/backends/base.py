@@ -117,8 +117,13 @@ class Backend(ABC):
         contents = self.read_many([f"{key}/{n}" for n in names])
         return {n: len(v) for n in names if isinstance(v := contents[f"{key}/{n}"], bytes)}
 
-    def makedirs(self, key: str) -> None:
-        """Create a folder where the storage has folders (object stores have none)."""
+    def makedirs(self, key: str, *, shared_from: str | None = None) -> None:
+        """Create a folder where the storage has folders (object stores have none).
+
+        ``shared_from`` names ``key`` or one of its parents (an execution
+        folder): it and the folders below it are where other local users may
+        work, so a storage with permissions gives them its shared mode.
+        """
         check_relative(key)
 
     def sync(self, keys: Sequence[str]) -> None:  # noqa: B027 - optional, nothing by default

@@ -3,53 +3,67 @@
 Writes are atomic (a temporary file in the same folder, then a rename), an
 exclusive create is a hard link that fails if the name exists (so even a claim
 is never seen half-written), and POSIX permissions are applied here and only
-here, by policy.
+here, by policy, through descriptors (never by path).
 
-Below the root, folders are walked one at a time with ``O_NOFOLLOW`` and every
-file operation is made relative to the folder's descriptor: a symlink planted
-inside the store (say in a folder a container user may write) cannot redirect
-a write outside it.
+Below the root nothing follows a symlink: folders are walked one at a time
+with ``O_NOFOLLOW`` and every read, write, listing and removal is made relative
+to the folder's descriptor (:mod:`._posix`). A symlink planted inside the
+store (say in an execution folder a container user may write) cannot redirect
+a write, leak a file into a read, or put a folder into a listing.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
 
-from ..errors import ConfigError, ConfigTypeError, PathEscapeError, storage_error
+from ..errors import ConfigError, ConfigTypeError, PathEscapeError, StorageError, storage_error
 from ..layout import check_relative
+from . import _posix
+from ._posix import atomic_write
 from .base import WriteItem, reject_unknown_options
 from .generic import FsspecBackend
 
-#: (folder mode, file mode) by policy. Setgid keeps the folder's group on what
-#: is created inside; no named policy makes a file world-writable.
-PERMISSION_POLICIES: dict[str, tuple[int, int]] = {
-    "group": (0o2775, 0o664),
-    "container": (0o2777, 0o664),  # the seed's folders, so a container user (jovyan) can write
-    "private": (0o2700, 0o600),
+
+class Modes(NamedTuple):
+    """The modes a permission policy gives."""
+
+    folders: int
+    """The root, ``executed_scripts/``, month folders, ``figures/``."""
+    files: int
+    """Every file written."""
+    shared: int
+    """Execution folders and their ``attempts/``: where other local users may work."""
+
+
+#: Modes by policy. Setgid keeps the folder's group on what is created inside;
+#: no named policy makes a file world-writable. ``container`` opens execution
+#: folders and their ``attempts/`` to every local user (a container user such
+#: as jovyan, whose uid differs) with the sticky bit, so nobody can rename or
+#: delete a file someone else wrote there; the folders above them stay 2775,
+#: so nobody can move or remove another user's execution.
+PERMISSION_POLICIES: dict[str, Modes] = {
+    "group": Modes(0o2775, 0o664, 0o2775),
+    "container": Modes(0o2775, 0o664, 0o3777),
+    "private": Modes(0o2700, 0o600, 0o2700),
 }
-_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-#: What link() says on filesystems without hard links (FAT, some FUSE and SMB mounts).
-_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EMLINK}
-_counter = itertools.count()
 
 
-def permission_modes(policy: str | int) -> tuple[int, int]:
-    """The (folder, file) modes of a policy name, or of an int folder mode."""
+def permission_modes(policy: str | int) -> Modes:
+    """The modes of a policy name, or of an int folder mode (used for every folder)."""
     if isinstance(policy, bool) or not isinstance(policy, (str, int)):
         raise ConfigTypeError(f"permissions must be a policy name or an int, not {policy!r}")
     if isinstance(policy, int):
         if not 0 <= policy <= 0o7777:
             raise ConfigError(f"permissions={policy:#o} is not a file mode")
-        return policy, policy & 0o666  # files never get execute, setgid or sticky bits
+        # files never get execute, setgid or sticky bits
+        return Modes(policy, policy & 0o666, policy)
     try:
         return PERMISSION_POLICIES[policy]
     except KeyError:
@@ -69,22 +83,29 @@ def local_path(url: str) -> str:
 class LocalBackend(FsspecBackend):
     """Executions in a folder on this machine.
 
+    Nothing below the root is reached through a symlink: reading a key whose
+    file or folder is a symlink raises a :class:`~pyexec_store.StorageError`
+    (errno ``ELOOP``, "is a symbolic link, not followed"), listings skip
+    symlinks, writes replace them. The root itself may be a symlink you chose.
+
     Parameters
     ----------
     url
         A path or ``file://`` URL; relative paths are resolved now.
     permissions
         ``"group"`` (folders 2775, files 664; the default), ``"container"``
-        (2777/664), ``"private"`` (2700/600) or an int folder mode (files get
-        its read and write bits). Applies to the root and what is created in
-        it, never to folders above the root.
+        (execution folders and their ``attempts/`` 3777, other folders 2775,
+        files 664), ``"private"`` (2700/600) or an int folder mode used for
+        every folder (files get its read and write bits). Applies to the root
+        and what is created in it, never to folders above the root; see
+        :data:`PERMISSION_POLICIES`.
     """
 
     protocol: ClassVar[str] = "file"
 
     def __init__(self, url: str, *, permissions: str | int = "group", **options: Any) -> None:
         reject_unknown_options(options, ("permissions",), "local stores")
-        self.dir_mode, self.file_mode = permission_modes(permissions)
+        self.modes = permission_modes(permissions)
         # The root as given (made absolute), which may be a link to self.root.
         self.given_root = os.path.abspath(os.path.expanduser(local_path(url)))
         super().__init__(url)
@@ -137,50 +158,143 @@ class LocalBackend(FsspecBackend):
     def location(self) -> str:
         return self.root
 
-    # -- writing ------------------------------------------------------------
-    def _open_root(self) -> int:
-        with contextlib.suppress(FileNotFoundError):
-            return os.open(self.root, _DIR)  # the root itself may be a link the user chose
-        parent = os.path.dirname(self.root)
+    # -- folders ------------------------------------------------------------
+    def _open_root(self, create: bool) -> int:
+        try:
+            return os.open(self.root, _posix.DIR)  # the root itself may be a link the user chose
+        except FileNotFoundError:
+            if not create:
+                raise
+        parent, name = os.path.split(self.root)
         os.makedirs(parent, exist_ok=True)  # above the root: no policy, the umask decides
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(self.root, 0o700)
-            os.chmod(self.root, self.dir_mode)  # chmod: the umask must not weaken the policy
-        return os.open(self.root, _DIR)
+        parent_fd = os.open(parent, _posix.DIR)
+        try:
+            # Made and given its mode through a descriptor: a root swapped for a
+            # symlink right after mkdir is refused, its target left as it was.
+            return _posix.open_folder(parent_fd, name, self.modes.folders)
+        finally:
+            os.close(parent_fd)
 
     @contextlib.contextmanager
-    def _folder(self, parts: list[str]) -> Iterator[int]:
-        """A descriptor of ``root/parts...``, created as needed and opened part by part
-        without following links."""
-        fd = self._open_root()
+    def _folder(
+        self, parts: Sequence[str], *, create: bool = True, shared_depth: int | None = None
+    ) -> Iterator[int]:
+        """A descriptor of ``root/parts...``, opened part by part without following links.
+
+        With ``create``, missing folders are made: those from ``parts[shared_depth - 1]``
+        on get the policy's shared mode, the others its folder mode. Without,
+        a missing folder is ``FileNotFoundError``.
+        """
+        fd = self._open_root(create)
         try:
-            for part in parts:
-                try:
-                    child = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
-                except FileNotFoundError:
-                    made = False
-                    with contextlib.suppress(FileExistsError):
-                        os.mkdir(part, 0o700, dir_fd=fd)
-                        made = True
-                    child = os.open(part, _DIR | os.O_NOFOLLOW, dir_fd=fd)
-                    if made:
-                        os.fchmod(child, self.dir_mode)
+            for depth, part in enumerate(parts, 1):
+                mode = None
+                if create:
+                    shared = shared_depth is not None and depth >= shared_depth
+                    mode = self.modes.shared if shared else self.modes.folders
+                child = _posix.open_folder(fd, part, mode)
                 os.close(fd)
                 fd = child
             yield fd
         finally:
             os.close(fd)
 
-    def makedirs(self, key: str) -> None:
-        """Create ``key`` and its missing parents with the policy's folder mode."""
+    def makedirs(self, key: str, *, shared_from: str | None = None) -> None:
+        """Create ``key`` and its missing parents with the policy's modes.
+
+        Folders from ``shared_from`` (``key`` or one of its parents) down get
+        the policy's shared mode (3777 under ``container``), the others its
+        folder mode.
+        """
         self.full_path(key)  # refuses a key that would leave the root
-        with self.errors("create folder", key), self._folder(key.split("/")):
+        depth = None
+        if shared_from is not None:
+            if key != shared_from and not key.startswith(f"{shared_from}/"):
+                raise ConfigError(f"shared_from={shared_from!r} is not {key!r} or a parent of it")
+            depth = shared_from.count("/") + 1
+        with self.errors("create folder", key), self._folder(key.split("/"), shared_depth=depth):
             pass
 
+    # -- the contract -------------------------------------------------------
     def _write(self, item: WriteItem) -> None:
         *parents, name = item.path.split("/")
         with self.errors("write", item.path), self._folder(parents) as folder:
-            atomic_write(folder, name, item.data, mode=self.file_mode, exclusive=item.exclusive)
+            atomic_write(folder, name, item.data, mode=self.modes.files, exclusive=item.exclusive)
+
+    def read_many(self, keys: Sequence[str]) -> dict[str, bytes | StorageError]:
+        by_folder: dict[str, list[str]] = {}
+        for key in keys:
+            self.full_path(key)  # refuse a bad key before anything is read
+            by_folder.setdefault(key.rpartition("/")[0], []).append(key)
+        out: dict[str, bytes | StorageError] = {}
+        for parent, group in by_folder.items():
+            try:
+                with self._folder(_parts(parent), create=False) as fd:
+                    for key in group:
+                        try:
+                            out[key] = _posix.read_file(fd, key.rpartition("/")[2])
+                        except OSError as exc:
+                            out[key] = self.translate(exc, "read", key)
+            except OSError as exc:  # the folder: every key in it fails alike
+                for key in group:
+                    out.setdefault(key, self.translate(exc, "read", key))
+        return out
+
+    def find(self, key: str) -> list[str]:
+        """Every regular file below folder ``key``; symlinks are skipped, never followed.
+
+        Temporary files of writes in progress are not listed, and those a
+        killed writer left behind are removed on the way.
+        """
+        return list(self.find_sizes(key))
+
+    def find_sizes(self, key: str) -> dict[str, int]:
+        self.full_path(key)
+        with self.errors("list", key):
+            try:
+                with self._folder(_parts(key), create=False) as fd:
+                    return _posix.files_below(fd, self.uri(key))
+            except FileNotFoundError:
+                return {}
+
+    def listdir(self, key: str) -> list[str]:
+        """Files and folders directly inside ``key``; symlinks are skipped, never followed."""
+        self.full_path(key)
+        with self.errors("list", key):
+            try:
+                with self._folder(_parts(key), create=False) as fd:
+                    return _posix.listdir(fd, self.uri(key))
+            except FileNotFoundError:
+                return []
+
+    def delete(self, keys: Sequence[str]) -> None:
+        """Remove these files, then the folders that held them if they are now empty.
+
+        Only the direct parents of the keys are removed (deepest first), never
+        the root; symlinks are removed themselves, never followed.
+        """
+        for key in keys:
+            self.full_path(key)
+        parents = {key.rpartition("/")[0] for key in keys} - {""}
+        for key in keys:
+            self._remove(key, _posix.remove)
+        for parent in sorted(parents, key=lambda p: p.count("/"), reverse=True):
+            self._remove(parent, _posix.remove_empty_folder)
+
+    def _remove(self, key: str, remove: Callable[[int, str], None]) -> None:
+        """``remove(folder descriptor, name)`` for ``key``; nothing if its folder is gone."""
+        *folder, name = key.split("/")
+        with (
+            self.errors("delete", key),
+            contextlib.suppress(FileNotFoundError),
+            self._folder(folder, create=False) as fd,
+        ):
+            remove(fd, name)
+
+
+def _parts(key: str) -> list[str]:
+    """The folder names of ``key`` (none for the root)."""
+    return key.split("/") if key else []
 
 
 def write_plain_file(folder: str, name: str, data: bytes) -> None:
@@ -199,78 +313,3 @@ def read_plain_file(folder: str, name: str) -> bytes:
             return f.read()
     except OSError as exc:
         raise storage_error(exc, "read", path) from None
-
-
-def _create_temp(folder: int, name: str) -> tuple[int, str]:
-    """Open a new hidden temporary file next to ``name`` (never an existing one)."""
-    while True:
-        # pid + counter: unique without the random names (and their cost) of mkstemp;
-        # O_EXCL still guards against a leftover from a crashed process.
-        tmp = f".{name}.{os.getpid()}-{next(_counter)}.tmp"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-        try:
-            # 0o664 before the umask: a temporary file is never world-writable.
-            return os.open(tmp, flags, 0o664, dir_fd=folder), tmp
-        except FileExistsError:
-            continue
-
-
-def atomic_write(
-    folder: str | int, name: str, data: bytes, *, mode: int | None = None, exclusive: bool = False
-) -> None:
-    """Write ``data`` to ``folder/name`` so that readers see all of it or nothing.
-
-    The bytes go to a temporary file in the same folder, which is then renamed
-    over ``name`` (or, with ``exclusive``, hard-linked to it, which fails if
-    ``name`` exists). ``folder`` is a path or an open folder descriptor.
-    ``mode`` sets the file's permissions exactly; without it they follow the
-    umask, as for a plain ``open``, minus world write.
-    """
-    if isinstance(folder, str):
-        fd = os.open(folder, _DIR)
-        try:
-            return atomic_write(fd, name, data, mode=mode, exclusive=exclusive)
-        finally:
-            os.close(fd)
-    out, tmp = _create_temp(folder, name)
-    try:
-        try:
-            if mode is not None:
-                os.fchmod(out, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(out, view) :]
-        finally:
-            os.close(out)
-        if exclusive:
-            _link_exclusive(folder, tmp, name, data, 0o664 if mode is None else mode)
-            os.unlink(tmp, dir_fd=folder)
-        else:
-            os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp, dir_fd=folder)
-        raise
-
-
-def _link_exclusive(folder: int, tmp: str, name: str, data: bytes, mode: int) -> None:
-    """Publish ``tmp`` as ``name`` only if ``name`` does not exist yet.
-
-    A hard link publishes the complete file atomically. Only where the
-    filesystem has no hard links does an ``O_EXCL`` create take its place: the
-    claim stays exclusive, and a failed write removes the name again.
-    """
-    try:
-        os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
-        return
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(name, flags, mode, dir_fd=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-    except BaseException:
-        os.unlink(name, dir_fd=folder)
-        raise
