@@ -54,7 +54,7 @@ ENV_OPTIONS: dict[str, Callable[[str], Any]] = {
     "jupyter_prefix": str,
     "permissions": _permissions,
     "deadline": _float,
-    "durable": _bool,
+    "durable": _bool,  # local stores
 }
 
 
@@ -104,6 +104,9 @@ def open_store(
         path of ``executed_scripts/`` under its root (default ``executed_scripts``).
     permissions
         Local stores: ``"group"`` (default), ``"container"``, ``"private"`` or an int mode.
+    durable (in ``storage_options``)
+        Local stores: ``None`` (default) syncs each execution to disk once, when
+        it finishes; ``True`` syncs every write; ``False`` never syncs.
     **storage_options
         Options of a custom URL strategy, else of the backend. S3 (s3fs):
         ``endpoint_url``, ``key``, ``secret``, ``token``, ``profile``,

@@ -134,6 +134,9 @@ class ArtifactStore:
     ) -> UPath:
         """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``).
 
+        Then the whole execution is made durable (on local disk: every file and
+        folder synced once; see the ``durable`` option of local stores).
+
         Parameters
         ----------
         details
@@ -149,7 +152,9 @@ class ArtifactStore:
         }
         if error is not None:
             meta["error"] = str(error)
-        return self._update_metadata(ctx, meta)
+        path = self._update_metadata(ctx, meta)
+        self.backend.sync(self._folder(ctx))  # a finished execution survives a power loss
+        return path
 
     def heartbeat(self, ctx: PythonExecutionContext, interval: float) -> None:
         """Record that the writer of a running execution is alive, and when to expect it next.

@@ -132,6 +132,29 @@ def _files_below(folder: int, where: str, prefix: str, found: dict[str, int]) ->
                 found[prefix + entry.name] = entry.stat(follow_symlinks=False).st_size
 
 
+def sync_tree(folder: int) -> int:
+    """fsync every regular file and folder below ``folder`` (links never followed),
+    then ``folder`` itself; the number of files synced."""
+    count = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                child = open_folder(folder, entry.name)
+                try:
+                    count += sync_tree(child)
+                finally:
+                    os.close(child)
+            elif entry.is_file(follow_symlinks=False) and not _is_temp(entry.name):
+                fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+                try:
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                count += 1
+    os.fsync(folder)
+    return count
+
+
 def _skipped(where: str, name: str) -> None:
     logger.warning("skipped %s/%s: not a file or folder (links are never followed)", where, name)
 
@@ -199,7 +222,13 @@ def _create_temp(folder: int, name: str) -> tuple[int, str]:
 
 
 def atomic_write(
-    folder: str | int, name: str, data: bytes, *, mode: int | None = None, exclusive: bool = False
+    folder: str | int,
+    name: str,
+    data: bytes,
+    *,
+    mode: int | None = None,
+    exclusive: bool = False,
+    durable: bool = False,
 ) -> None:
     """Write ``data`` to ``folder/name`` so that readers see all of it or nothing.
 
@@ -207,12 +236,13 @@ def atomic_write(
     over ``name`` (or, with ``exclusive``, hard-linked to it, which fails if
     ``name`` exists). ``folder`` is a path or an open folder descriptor.
     ``mode`` sets the file's permissions exactly; without it they follow the
-    umask, as for a plain ``open``, minus world write.
+    umask, as for a plain ``open``, minus world write. With ``durable``, the
+    file and then the folder are synced to disk before it returns.
     """
     if isinstance(folder, str):
         fd = os.open(folder, DIR)
         try:
-            return atomic_write(fd, name, data, mode=mode, exclusive=exclusive)
+            return atomic_write(fd, name, data, mode=mode, exclusive=exclusive, durable=durable)
         finally:
             os.close(fd)
     out, tmp = _create_temp(folder, name)
@@ -223,6 +253,8 @@ def atomic_write(
             view = memoryview(data)
             while view:
                 view = view[os.write(out, view) :]
+            if durable:
+                os.fsync(out)
         finally:
             os.close(out)
         if exclusive:
@@ -230,6 +262,8 @@ def atomic_write(
             os.unlink(tmp, dir_fd=folder)
         else:
             os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+        if durable:
+            os.fsync(folder)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp, dir_fd=folder)

@@ -126,8 +126,10 @@ class Backend(ABC):
         """
         check_relative(key)
 
-    def sync(self, keys: Sequence[str]) -> None:  # noqa: B027 - optional, nothing by default
-        """Make these objects durable where writes can be lost on power failure."""
+    def sync(self, key: str) -> None:  # noqa: B027 - optional, nothing by default
+        """Make folder ``key`` and everything in it durable: after a power loss it
+        is there as written. Storages that acknowledge only durable writes (S3)
+        do nothing."""
 
     def upath(self, key: str) -> UPath:
         """A :class:`~upath.UPath` naming ``key``, usable on its own."""

@@ -99,12 +99,27 @@ class LocalBackend(FsspecBackend):
         every folder (files get its read and write bits). Applies to the root
         and what is created in it, never to folders above the root; see
         :data:`PERMISSION_POLICIES`.
+    durable
+        When writes reach the disk for sure (they are always atomic):
+        ``None`` (default) syncs a whole execution once, when it finishes;
+        ``True`` syncs every write (file, then folder) before it returns;
+        ``False`` never syncs (the operating system writes back in its own time).
     """
 
     protocol: ClassVar[str] = "file"
 
-    def __init__(self, url: str, *, permissions: str | int = "group", **options: Any) -> None:
-        reject_unknown_options(options, ("permissions",), "local stores")
+    def __init__(
+        self,
+        url: str,
+        *,
+        permissions: str | int = "group",
+        durable: bool | None = None,
+        **options: Any,
+    ) -> None:
+        reject_unknown_options(options, ("permissions", "durable"), "local stores")
+        if durable is not None and not isinstance(durable, bool):
+            raise ConfigTypeError(f"durable must be None, True or False, not {durable!r}")
+        self.durable = durable
         self.modes = permission_modes(permissions)
         # The root as given (made absolute), which may be a link to self.root.
         self.given_root = os.path.abspath(os.path.expanduser(local_path(url)))
@@ -112,7 +127,7 @@ class LocalBackend(FsspecBackend):
 
     @classmethod
     def accepts(cls, option: str) -> bool:
-        return option == "permissions"
+        return option in ("permissions", "durable")
 
     def _open_fs(self, url: str) -> tuple[LocalFileSystem, str]:
         return LocalFileSystem(), str(Path(local_path(url)).expanduser().resolve())
@@ -219,7 +234,14 @@ class LocalBackend(FsspecBackend):
     def _write(self, item: WriteItem) -> None:
         *parents, name = item.path.split("/")
         with self.errors("write", item.path), self._folder(parents) as folder:
-            atomic_write(folder, name, item.data, mode=self.modes.files, exclusive=item.exclusive)
+            atomic_write(
+                folder,
+                name,
+                item.data,
+                mode=self.modes.files,
+                exclusive=item.exclusive,
+                durable=self.durable is True,
+            )
 
     def read_many(self, keys: Sequence[str]) -> dict[str, bytes | StorageError]:
         by_folder: dict[str, list[str]] = {}
@@ -239,6 +261,19 @@ class LocalBackend(FsspecBackend):
                 for key in group:
                     out.setdefault(key, self.translate(exc, "read", key))
         return out
+
+    def sync(self, key: str) -> None:
+        """fsync every file and folder of ``key``, and the folders above it up to
+        the root, so a new folder's name is durable too (unless ``durable=False``)."""
+        if self.durable is False:
+            return
+        parts = _parts(key)
+        with self.errors("sync", key):
+            for depth in range(len(parts)):
+                with self._folder(parts[:depth], create=False) as fd:
+                    os.fsync(fd)
+            with self._folder(parts, create=False) as fd:
+                _posix.sync_tree(fd)
 
     def find(self, key: str) -> list[str]:
         """Every regular file below folder ``key``; symlinks are skipped, never followed.
