@@ -7,7 +7,8 @@ server without conditional writes it falls back to a plain PUT, which the
 random execution id keeps safe. Several objects written together go out
 concurrently on s3fs's event loop.
 
-Every request has a deadline, so a dead or silent endpoint fails in seconds:
+Every setting is checked when the store is opened (:mod:`.s3_options`), before
+any request. Every request has a deadline, so a dead or silent endpoint fails in seconds:
 botocore retries transient faults (5xx, throttling, dropped connections) with
 backoff, and each object must be sent, retries included, within a time that
 grows with its size.
@@ -17,30 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import os
-import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import ConfigError, DeadlineError, MissingDependencyError, StorageError
+from ..errors import DeadlineError, MissingDependencyError, StorageError
 from .base import WriteItem
 from .generic import FsspecBackend
+from .s3_options import (
+    DEADLINE_BYTES_PER_SECOND,
+    DEADLINE_SECONDS,
+    DEFAULT_CONFIG,
+    check_deadline,
+    check_options,
+    check_url,
+    configured_options,
+    endpoint_url,
+    option_names,
+    session_region,
+)
 
 T = TypeVar("T")
-
-#: Fail fast on a dead endpoint: seconds, not botocore's default minutes.
-DEFAULT_CONFIG = {
-    "connect_timeout": 3,
-    "read_timeout": 10,
-    "retries": {"max_attempts": 3, "mode": "standard"},
-}
-#: Deadline of one request with its retries (the ``deadline`` storage option),
-#: plus one second per MB sent.
-DEADLINE_SECONDS = 20.0
-DEADLINE_BYTES_PER_SECOND = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,15 @@ class S3Backend(FsspecBackend):
         sent (default 20).
     **storage_options
         s3fs options: ``endpoint_url``, ``key``, ``secret``, ``config_kwargs``, …
+
+    Raises
+    ------
+    ConfigError, ConfigTypeError
+        For an unknown option, ``config_kwargs`` or ``client_kwargs`` key, a URL
+        without a bucket, an endpoint that is not ``http(s)://host[:port]``, a
+        profile that does not exist or a malformed region. No request is sent.
+    MissingDependencyError
+        Without s3fs.
     """
 
     protocol: ClassVar[str] = "s3"
@@ -74,40 +83,37 @@ class S3Backend(FsspecBackend):
 
     @classmethod
     def accepts(cls, option: str) -> bool:
-        return option == "deadline"
+        try:
+            return option in option_names()
+        except ImportError:
+            return option == "deadline"
 
     def __init__(self, url: str, *, deadline: float = DEADLINE_SECONDS, **storage_options: Any):
-        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
-            raise ConfigError(f"deadline={deadline!r}: expected a positive number of seconds")
-        self.deadline = float(deadline)
+        self.deadline = check_deadline(deadline)
         try:
             import s3fs  # noqa: F401
         except ImportError:
             raise MissingDependencyError(
                 "the s3 backend needs s3fs: pip install 'pyexec-store[s3]'"
             ) from None
-        config = dict(DEFAULT_CONFIG)
-        config.update(storage_options.pop("config_kwargs", None) or {})
-        storage_options["config_kwargs"] = config
+        check_url(url)
+        configured = configured_options()
+        check_options(storage_options, configured)
+        settings = {**configured, **storage_options}
+        self.endpoint_url = endpoint_url(settings)
+        """The endpoint I/O goes to (the one place it is chosen); ``None``: AWS."""
+        self.region = session_region(settings)
+        # Our timeouts, under fsspec's configured ones, under the caller's.
+        config = {**DEFAULT_CONFIG, **(configured.get("config_kwargs") or {})}
+        storage_options["config_kwargs"] = {
+            **config,
+            **(storage_options.get("config_kwargs") or {}),
+        }
         super().__init__(url, **storage_options)
         self._conditional_put = True
 
-    @property
-    def endpoint_url(self) -> str | None:
-        """The endpoint I/O goes to (the one place it is chosen); ``None``: AWS."""
-        client_kwargs = self.storage_options.get("client_kwargs") or {}
-        url = (
-            self.storage_options.get("endpoint_url")
-            or client_kwargs.get("endpoint_url")
-            or getattr(self.fs, "endpoint_url", None)
-            or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL")
-        )
-        return str(url) if url else None
-
     def endpoint(self) -> str:
-        # Never a user:password written into the URL.
-        return re.sub(r"//[^/@]*@", "//", self.endpoint_url or "AWS S3")
+        return self.endpoint_url or "AWS S3"
 
     def s3_object(self, key: str) -> tuple[str, str]:
         """(bucket, object key) of a store key."""
@@ -116,24 +122,15 @@ class S3Backend(FsspecBackend):
 
     def s3_signing(self) -> S3Signing:
         """Endpoint, region and credentials to sign links with (no request is sent)."""
-        import botocore.session
-
         fs = self.fs  # s3fs, with fsspec's environment configuration applied
         client_kwargs = dict(getattr(fs, "client_kwargs", None) or {})
-        profile = self.storage_options.get("profile")
-        region = client_kwargs.get("region_name")
-        if not region:
-            session = botocore.session.get_session()
-            if profile:
-                session.set_config_variable("profile", profile)
-            region = session.get_config_variable("region")  # AWS_DEFAULT_REGION, ~/.aws/config
         return S3Signing(
             endpoint_url=self.endpoint_url,
-            region=region or "us-east-1",
+            region=self.region,
             key=getattr(fs, "key", None) or client_kwargs.get("aws_access_key_id"),
             secret=getattr(fs, "secret", None) or client_kwargs.get("aws_secret_access_key"),
             token=getattr(fs, "token", None) or client_kwargs.get("aws_session_token"),
-            profile=profile,
+            profile=fs.storage_options.get("profile"),
         )
 
     async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
