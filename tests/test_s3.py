@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import BUCKET, S3_KEY, S3_SECRET, s3_options
 from sigv4 import verify_presigned_get
+from slowserver import silent_server
 
 import pyexec_store as ps
 
@@ -199,50 +200,24 @@ def test_presigned_region_follows_the_environment(s3: Any, monkeypatch: pytest.M
 
 def test_silent_endpoint_fails_in_bounded_time() -> None:
     """A server that accepts connections and never answers must not hang the caller."""
-    import socket
-    import threading
-
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    port = listener.getsockname()[1]
-    store = ps.open_store(
-        f"s3://{BUCKET}/runs",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        key=S3_KEY,
-        secret=S3_SECRET,
-        config_kwargs={"read_timeout": 1, "connect_timeout": 1},
-        deadline=2,
-    )
-    started = time.monotonic()
-    try:
+    with silent_server() as url:
+        store = ps.open_store(
+            f"s3://{BUCKET}/runs",
+            endpoint_url=url,
+            key=S3_KEY,
+            secret=S3_SECRET,
+            config_kwargs={"read_timeout": 1, "connect_timeout": 1},
+            deadline=2,
+        )
+        started = time.monotonic()
         with pytest.raises(ps.StorageError) as info:
             store.create_execution("silent")
         assert time.monotonic() - started < 8
-        assert f"127.0.0.1:{port}" in str(info.value) and "no answer within" in str(info.value)
+        assert url in str(info.value) and "no answer within" in str(info.value)
         started = time.monotonic()
         with pytest.raises(ps.StorageError):
             store.list_executions()
         assert time.monotonic() - started < 8
-    finally:
-        stop.set()
-        thread.join()
-        for conn in accepted:
-            conn.close()
-        listener.close()
 
 
 def test_access_denied_is_a_permission_error_without_the_secret(s3: Any) -> None:

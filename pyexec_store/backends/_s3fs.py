@@ -3,13 +3,64 @@
 Checked against s3fs 2024.6.0 and 2026.9.0 (with aiobotocore 3.10 and
 botocore 1.43):
 
+- s3fs's calls raise a built-in exception (``s3fs.errors.translate_boto_error``)
+  whose ``__cause__`` is botocore's ``ClientError``, whose
+  ``response["Error"]["Code"]`` is the S3 error code.
 - ``botocore.utils.validate_region_name`` is the check botocore makes of a
   region when it builds a client.
+
+:func:`builtin_error` turns the botocore errors s3fs lets through into
+built-in exceptions, as s3fs's ``errors.py`` does for ``ClientError``.
 """
 
 from __future__ import annotations
 
+import errno
+
 from ..errors import ConfigError, ConfigTypeError
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The S3 error code of a ``ClientError``, or of the one s3fs translated into ``exc``."""
+    for candidate in (exc, exc.__cause__):
+        response = getattr(candidate, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            return str(code) if code else None
+    return None
+
+
+def builtin_error(exc: BaseException) -> BaseException:
+    """``exc`` as the built-in exception that says what went wrong, if it is botocore's.
+
+    Credentials that cannot be found become :class:`PermissionError`, timeouts
+    :class:`TimeoutError` (``ETIMEDOUT``), lost connections :class:`ConnectionError`.
+    Anything else is returned as it is.
+    """
+    from botocore import exceptions as boto
+    from s3fs.errors import translate_boto_error
+
+    text = str(exc)
+    if isinstance(exc, boto.ClientError):
+        translated: BaseException = translate_boto_error(exc, set_cause=False)
+        return translated
+    if isinstance(
+        exc, (boto.NoCredentialsError, boto.PartialCredentialsError, boto.CredentialRetrievalError)
+    ):
+        return PermissionError(errno.EACCES, text)
+    if isinstance(exc, (boto.ConnectTimeoutError, boto.ReadTimeoutError)):
+        return TimeoutError(errno.ETIMEDOUT, text)
+    if isinstance(
+        exc,
+        (
+            boto.EndpointConnectionError,
+            boto.ConnectionClosedError,
+            boto.ResponseStreamingError,
+            boto.IncompleteReadError,
+        ),
+    ):
+        return ConnectionError(text)
+    return exc
 
 
 def check_region(source: str, region: object) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -25,8 +26,9 @@ from typing import Any, ClassVar, TypeVar
 from fsspec.asyn import sync
 
 from ..errors import DeadlineError, MissingDependencyError, StorageError
+from ._s3fs import builtin_error, error_code
 from .base import WriteItem
-from .generic import FsspecBackend
+from .generic import FsspecBackend, secret_values
 from .s3_options import (
     DEADLINE_BYTES_PER_SECOND,
     DEADLINE_SECONDS,
@@ -41,6 +43,15 @@ from .s3_options import (
 )
 
 T = TypeVar("T")
+
+#: Environment variables botocore and fsspec take secrets from.
+SECRET_VARIABLES = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "FSSPEC_S3_SECRET",
+    "FSSPEC_S3_TOKEN",
+)
 
 
 @dataclass(frozen=True)
@@ -112,8 +123,25 @@ class S3Backend(FsspecBackend):
         super().__init__(url, **storage_options)
         self._conditional_put = True
 
+    def secrets(self) -> list[str]:
+        """Secrets given as options, through fsspec's configuration or the environment."""
+        fs = self.fs
+        extra = getattr(fs, "s3_additional_kwargs", None) or {}
+        found: list[object] = [
+            *secret_values(self.storage_options),
+            *secret_values(fs.storage_options),  # with fsspec's configuration
+            *(os.environ.get(name) for name in SECRET_VARIABLES),
+            getattr(fs, "secret", None),  # as s3fs resolved them
+            getattr(fs, "token", None),
+            extra.get("SSECustomerKey"),
+        ]
+        return [value for value in found if isinstance(value, str) and value]
+
     def endpoint(self) -> str:
         return self.endpoint_url or "AWS S3"
+
+    def translate(self, exc: BaseException, operation: str, key: str) -> StorageError:
+        return super().translate(builtin_error(exc), operation, key)
 
     def s3_object(self, key: str) -> tuple[str, str]:
         """(bucket, object key) of a store key."""
@@ -228,7 +256,7 @@ class S3Backend(FsspecBackend):
                 entries = await self._deadline(self.fs._ls(path, detail=False, refresh=True))
             except FileNotFoundError as exc:
                 # A missing prefix is an empty folder; a missing bucket is an error.
-                if _error_code(exc) == "NoSuchBucket":
+                if error_code(exc) == "NoSuchBucket":
                     raise
                 return []
             return [str(e) for e in entries]
@@ -236,9 +264,3 @@ class S3Backend(FsspecBackend):
         with self.errors("list", rel):
             entries = sync(self.fs.loop, ls)
         return sorted({e.rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an exception s3fs translated (``NoSuchBucket``, ...)."""
-    response = getattr(exc.__cause__, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
