@@ -37,6 +37,10 @@ class Fault:
     status: int
     code: str
     message: str
+    match: str = ""
+
+    def matches(self, request: Request) -> bool:
+        return self.match in request.query
 
 
 class RecordingMotoServer(ThreadedMotoServer):
@@ -70,8 +74,9 @@ class RecordingMotoServer(ThreadedMotoServer):
             if not request.is_internal:
                 with self._log_lock:
                     self.requests.append(request)
-                    if self._faults:
-                        fault = self._faults.pop(0)
+                    fault = next((f for f in self._faults if f.matches(request)), None)
+                    if fault is not None:
+                        self._faults.remove(fault)
             if fault is not None:
                 body = (
                     f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
@@ -109,10 +114,14 @@ class RecordingMotoServer(ThreadedMotoServer):
         status: int = 503,
         code: str = "SlowDown",
         message: str = "injected",
+        match: str = "",
     ) -> None:
-        """Answer the next ``count`` S3 requests with an error instead of serving them."""
+        """Answer the next ``count`` S3 requests with an error instead of serving them.
+
+        ``match``: only requests whose query string contains it (``"partNumber"``).
+        """
         with self._log_lock:
-            self._faults = [Fault(status, code, message)] * count
+            self._faults = [Fault(status, code, message, match)] * count
 
     def require_auth(self, enabled: bool = True) -> None:
         """Check every request's credentials and IAM permissions (moto's own auth)."""

@@ -53,3 +53,36 @@ def silent_server() -> Iterator[str]:
 
     with _serve(handle) as url:
         yield url
+
+
+@contextmanager
+def trickle_server(body_size: int = 30, interval: float = 1.0) -> Iterator[str]:
+    """An endpoint that answers any request with 200 and its headers at once,
+    then sends the body one byte every ``interval`` seconds."""
+
+    def handle(conn: socket.socket, stop: threading.Event) -> None:
+        with conn:
+            conn.settimeout(5)
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    return
+                request += chunk
+            head = (
+                "HTTP/1.1 200 OK\r\n"
+                f"Content-Length: {body_size}\r\n"
+                "Content-Type: application/json\r\n"
+                'ETag: "0"\r\n\r\n'
+            )
+            try:
+                conn.sendall(head.encode())
+                for _ in range(body_size):
+                    if stop.wait(interval):
+                        return
+                    conn.sendall(b" ")
+            except OSError:
+                return  # the client gave up
+
+    with _serve(handle) as url:
+        yield url

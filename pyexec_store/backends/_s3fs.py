@@ -3,21 +3,49 @@
 Checked against s3fs 2024.6.0 and 2026.9.0 (with aiobotocore 3.10 and
 botocore 1.43):
 
-- s3fs's calls raise a built-in exception (``s3fs.errors.translate_boto_error``)
-  whose ``__cause__`` is botocore's ``ClientError``, whose
-  ``response["Error"]["Code"]`` is the S3 error code.
+- ``S3FileSystem.set_session()`` and ``get_s3(bucket)`` return the
+  aiobotocore client s3fs made; ``s3_additional_kwargs`` and ``req_kw`` are
+  the request parameters it adds to every call (its ``_call_s3`` does the same).
+- s3fs's own calls (``_ls``, ``_find``, ``_rm``) raise a built-in exception
+  (``s3fs.errors.translate_boto_error``) whose ``__cause__`` is botocore's
+  ``ClientError``, whose ``response["Error"]["Code"]`` is the S3 error code.
 - ``botocore.utils.validate_region_name`` is the check botocore makes of a
   region when it builds a client.
 
-:func:`builtin_error` turns the botocore errors s3fs lets through into
-built-in exceptions, as s3fs's ``errors.py`` does for ``ClientError``.
+:func:`call` sends requests on that client without s3fs's retry loop, which
+would send a streamed body again from where the last attempt left it;
+botocore's own retries rewind it. :func:`builtin_error` turns botocore's
+errors into built-in exceptions, as s3fs's ``errors.py`` does.
 """
 
 from __future__ import annotations
 
 import errno
+from typing import Any
 
 from ..errors import ConfigError, ConfigTypeError
+
+
+async def call(fs: Any, method: str, **params: Any) -> dict[str, Any]:
+    """One S3 request (``"get_object"``, ``"upload_part"``, …) on ``fs``'s client.
+
+    The filesystem's extra request parameters are added where the operation
+    takes them. An error is raised as :func:`builtin_error` makes it.
+    """
+    await fs.set_session()
+    client = await fs.get_s3(params.get("Bucket"))
+    operation = client.meta.service_model.operation_model(client.meta.method_to_api_mapping[method])
+    accepted = operation.input_shape.members if operation.input_shape is not None else {}
+    extra = {**fs.s3_additional_kwargs, **fs.req_kw}
+    params = {**{k: v for k, v in extra.items() if k in accepted}, **params}
+    try:
+        response: dict[str, Any] = await getattr(client, method)(**params)
+    except Exception as exc:
+        translated = builtin_error(exc)
+        if translated is exc:
+            raise
+        raise translated from exc
+    return response
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -1,17 +1,17 @@
 """S3 and MinIO backend (``s3://``), on s3fs.
 
-The write path is one PUT per object (s3fs sends objects of 100 MiB or more
-as a multipart upload): no directory markers, no HEAD, GET or
-LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on a
-server without conditional writes it falls back to a plain PUT, which the
+The write path is one PUT per object (objects of 32 MiB or more go as a
+multipart upload, see :mod:`.s3_transfer`): no directory markers, no HEAD, GET
+or LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on
+a server without conditional writes it falls back to a plain PUT, which the
 random execution id keeps safe. Several objects written together go out
 concurrently on s3fs's event loop.
 
 Every setting is checked when the store is opened (:mod:`.s3_options`), before
-any request. Every request has a deadline, so a dead or silent endpoint fails in seconds:
-botocore retries transient faults (5xx, throttling, dropped connections) with
-backoff, and each object must be sent, retries included, within a time that
-grows with its size.
+any request. Every request has a deadline, so a dead or silent endpoint fails
+in seconds: botocore retries transient faults (5xx, throttling, dropped
+connections) with backoff, and each object must be sent or read, retries and
+body included, within a time that grows with its size.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import DeadlineError, MissingDependencyError, StorageError
+from ..errors import MissingDependencyError, StorageError
 from ._s3fs import builtin_error, error_code
 from .base import WriteItem
 from .generic import FsspecBackend, secret_values
@@ -41,6 +41,7 @@ from .s3_options import (
     option_names,
     session_region,
 )
+from .s3_transfer import get_object, put_object, within
 
 T = TypeVar("T")
 
@@ -74,8 +75,8 @@ class S3Backend(FsspecBackend):
     url
         ``s3://bucket`` or ``s3://bucket/prefix``.
     deadline
-        Seconds one request may take, retries included, plus one second per MB
-        sent (default 20).
+        Seconds one request may take, retries and body included, plus one
+        second per MB sent or received (default 20).
     **storage_options
         s3fs options: ``endpoint_url``, ``key``, ``secret``, ``config_kwargs``, …
 
@@ -161,22 +162,23 @@ class S3Backend(FsspecBackend):
             profile=fs.storage_options.get("profile"),
         )
 
-    async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
-        seconds = self.deadline + size / DEADLINE_BYTES_PER_SECOND
-        try:
-            return await asyncio.wait_for(work, seconds)
-        except asyncio.TimeoutError:
-            raise DeadlineError(errno.ETIMEDOUT, f"no answer within {seconds:.0f} s") from None
+    def _seconds(self, size: int = 0) -> float:
+        """The deadline of a request moving ``size`` bytes."""
+        return self.deadline + size / DEADLINE_BYTES_PER_SECOND
 
+    async def _deadline(self, work: Awaitable[T]) -> T:
+        return await within(work, self._seconds())
+
+    # -- the contract -------------------------------------------------------
     async def _put(self, item: WriteItem) -> StorageError | None:
-        path = self.full_path(item.path)
-        extra = {"ContentType": item.content_type} if item.content_type else {}
+        bucket, key = self.s3_object(item.path)
+        params = {"ContentType": item.content_type} if item.content_type else {}
+        seconds = self._seconds(len(item.data))
         try:
             if item.exclusive and self._conditional_put:
                 try:
-                    await self._deadline(
-                        self.fs._pipe_file(path, item.data, mode="create", **extra),
-                        len(item.data),
+                    await put_object(
+                        self.fs, bucket, key, item.data, seconds, IfNoneMatch="*", **params
                     )
                     return None
                 except FileExistsError:
@@ -185,7 +187,7 @@ class S3Backend(FsspecBackend):
                     if exc.errno != errno.ENOSYS:  # 501 NotImplemented: no conditional writes
                         raise
                     self._conditional_put = False
-            await self._deadline(self.fs._pipe_file(path, item.data, **extra), len(item.data))
+            await put_object(self.fs, bucket, key, item.data, seconds, **params)
         except Exception as exc:
             return self.translate(exc, "write", item.path)
         return None
@@ -200,18 +202,11 @@ class S3Backend(FsspecBackend):
         return sync(self.fs.loop, put_all) if items else []
 
     async def _get(self, rel: str) -> bytes:
-        bucket, _, key = self.full_path(rel).partition("/")
+        bucket, key = self.s3_object(rel)
         with self.errors("read", rel):
             # One GET (s3fs's cat_file would first HEAD to size a concurrent download).
-            # The deadline covers the request; the body then streams for as long as
-            # data keeps coming, read_timeout bounding each silence.
-            response = await self._deadline(self.fs._call_s3("get_object", Bucket=bucket, Key=key))
-            body = response["Body"]
-            try:
-                data: bytes = await body.read()
-            finally:
-                body.close()
-            return data
+            per_byte = 1 / DEADLINE_BYTES_PER_SECOND
+            return await get_object(self.fs, bucket, key, self.deadline, per_byte)
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | StorageError]:
         async def get_all() -> list[bytes | BaseException]:
