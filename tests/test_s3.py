@@ -58,6 +58,14 @@ def test_claim_conflict_is_reported_by_the_server(s3: Any) -> None:
     assert request.method == "PUT" and request.headers["if-none-match"] == "*"
 
 
+def test_a_precondition_failure_without_its_condition_is_a_lost_claim(s3: Any) -> None:
+    # Some servers answer 412 without naming the If-None-Match condition.
+    store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
+    s3.inject_faults(1, 412, "PreconditionFailed")
+    with pytest.raises(ps.StorageExistsError):
+        store.backend.write("executed_scripts/claim.json", b"{}", exclusive=True)
+
+
 def test_figures_are_sent_concurrently(s3: Any) -> None:
     store = ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3))
     ctx = store.create_execution("f")

@@ -1,7 +1,7 @@
 """Every use of s3fs's and botocore's internals, in one place.
 
-Checked against s3fs 2024.6.0 and 2026.9.0 (with aiobotocore 3.10 and
-botocore 1.43):
+Checked against s3fs 2024.6.0 (aiobotocore 2.26, botocore 1.41) and 2026.9.0
+(aiobotocore 3.10, botocore 1.43), where the S3 tests pass:
 
 - ``S3FileSystem.set_session()`` and ``get_s3(bucket)`` return the
   aiobotocore client s3fs made; ``s3_additional_kwargs`` and ``req_kw`` are
@@ -70,6 +70,10 @@ def builtin_error(exc: BaseException) -> BaseException:
 
     text = str(exc)
     if isinstance(exc, boto.ClientError):
+        if error_code(exc) == "PreconditionFailed":
+            # Our only precondition is If-None-Match: *, so the key exists
+            # (s3fs 2024.6 says EINVAL; later ones agree only when the answer names it).
+            return FileExistsError(errno.EEXIST, text)
         translated: BaseException = translate_boto_error(exc, set_cause=False)
         return translated
     if isinstance(
