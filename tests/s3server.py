@@ -32,6 +32,17 @@ class Request:
         return self.path.startswith("/moto-api")
 
 
+@dataclass(frozen=True)
+class Fault:
+    status: int
+    code: str
+    message: str
+    match: str = ""
+
+    def matches(self, request: Request) -> bool:
+        return self.match in request.query
+
+
 class RecordingMotoServer(ThreadedMotoServer):
     """``ThreadedMotoServer`` that keeps a log of the requests it served."""
 
@@ -39,7 +50,7 @@ class RecordingMotoServer(ThreadedMotoServer):
         super().__init__(ip_address, port, verbose=False)
         self.requests: list[Request] = []
         self._log_lock = threading.Lock()
-        self._faults: list[tuple[int, str]] = []
+        self._faults: list[Fault] = []
 
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
@@ -63,12 +74,16 @@ class RecordingMotoServer(ThreadedMotoServer):
             if not request.is_internal:
                 with self._log_lock:
                     self.requests.append(request)
-                    if self._faults:
-                        fault = self._faults.pop(0)
+                    fault = next((f for f in self._faults if f.matches(request)), None)
+                    if fault is not None:
+                        self._faults.remove(fault)
             if fault is not None:
-                status, code = fault
-                body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-                start_response(f"{status} {code}", [("Content-Type", "application/xml")])
+                body = (
+                    f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
+                ).encode()
+                start_response(
+                    f"{fault.status} {fault.code}", [("Content-Type", "application/xml")]
+                )
                 return [body]
             return app(environ, start_response)
 
@@ -84,18 +99,41 @@ class RecordingMotoServer(ThreadedMotoServer):
         return f"http://{host}:{port}"
 
     def reset(self) -> None:
-        """Forget every bucket and object, and the request log."""
+        """Forget every bucket and object, the request log, and any auth requirement."""
         req = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(req, timeout=10) as response:
             response.read()
+        self.require_auth(False)
         with self._log_lock:
             self.requests.clear()
             self._faults.clear()
 
-    def inject_faults(self, count: int, status: int = 503, code: str = "SlowDown") -> None:
-        """Answer the next ``count`` S3 requests with an error instead of serving them."""
+    def inject_faults(
+        self,
+        count: int,
+        status: int = 503,
+        code: str = "SlowDown",
+        message: str = "injected",
+        match: str = "",
+    ) -> None:
+        """Answer the next ``count`` S3 requests with an error instead of serving them.
+
+        ``match``: only requests whose query string contains it (``"partNumber"``).
+        """
         with self._log_lock:
-            self._faults = [(status, code)] * count
+            self._faults = [Fault(status, code, message, match)] * count
+
+    def require_auth(self, enabled: bool = True) -> None:
+        """Check every request's credentials and IAM permissions (moto's own auth)."""
+        count = "0" if enabled else "inf"
+        req = urllib.request.Request(
+            f"{self.endpoint_url}/moto-api/reset-auth",
+            data=count.encode(),
+            headers={"Content-Type": "text/plain"},  # not a form: moto reads the raw body
+            method="POST",
+        )
+        with urllib.request.urlopen(req, timeout=10) as response:
+            response.read()
 
     def take_requests(self) -> list[Request]:
         """The requests received since the last call (or reset)."""

@@ -129,3 +129,64 @@ def test_jupyter_links_outside_executed_scripts(tmp_path: Path) -> None:
         "http://h:1/lab/tree/executed_scripts/2026-01/x%20y.ipynb"
     )
     assert store.url(tmp_path / "notes.txt") == (tmp_path / "notes.txt").as_uri()
+
+
+def _error_classes() -> list[type[BaseException]]:
+    import inspect
+
+    from pyexec_store import errors
+
+    return [
+        cls
+        for _, cls in inspect.getmembers(errors, inspect.isclass)
+        if issubclass(cls, BaseException) and cls.__module__ == errors.__name__
+    ]
+
+
+def _example(cls: type[BaseException]) -> BaseException:
+    import errno
+
+    if issubclass(cls, ps.StorageError):
+        return cls("write", "s3://b/k.json", "http://127.0.0.1:9", "boom", errno=errno.ENOENT)
+    if issubclass(cls, OSError):
+        return cls(errno.ETIMEDOUT, "no answer within 20 s")
+    if issubclass(cls, ImportError):
+        return cls("the s3 backend needs s3fs", name="s3fs", path="/site-packages/s3fs")
+    return cls("unknown option 'endpont_url'")
+
+
+def test_every_error_class_is_covered() -> None:
+    names = {cls.__name__ for cls in _error_classes()}
+    assert {
+        "PyExecStoreError",
+        "StorageError",
+        "StorageNotFoundError",
+        "StorageExistsError",
+        "StoragePermissionError",
+        "ResultsWriteError",
+        "ConfigError",
+        "UnknownProtocolError",
+        "PathEscapeError",
+        "ConfigTypeError",
+        "MissingDependencyError",
+        "DeadlineError",
+    } <= names
+
+
+@pytest.mark.parametrize("cls", _error_classes(), ids=lambda cls: cls.__name__)
+@pytest.mark.parametrize("how", ["pickle", "copy", "deepcopy"])
+def test_errors_survive_pickle_and_copy(cls: type[BaseException], how: str) -> None:
+    import copy
+    import pickle
+
+    error = _example(cls)
+    twin = {
+        "pickle": lambda e: pickle.loads(pickle.dumps(e)),
+        "copy": copy.copy,
+        "deepcopy": copy.deepcopy,
+    }[how](error)
+    assert type(twin) is cls and twin is not error
+    assert str(twin) == str(error) and repr(twin) == repr(error)
+    assert twin.args == error.args and vars(twin) == vars(error)
+    for attribute in ("errno", "strerror", "operation", "path", "endpoint", "reason", "name"):
+        assert getattr(twin, attribute, None) == getattr(error, attribute, None)

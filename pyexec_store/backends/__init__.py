@@ -8,15 +8,26 @@ they all keep is :class:`~pyexec_store.backends.base.Backend`.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from collections.abc import Iterator
 from typing import Any
 
 import fsspec
 
-from ..errors import ConfigTypeError, MissingDependencyError, UnknownProtocolError
+from ..errors import (
+    ConfigError,
+    ConfigTypeError,
+    MissingDependencyError,
+    PyExecStoreError,
+    UnknownProtocolError,
+    redactor,
+    storage_error,
+)
 from ..registry import BACKENDS
 from .base import Backend, WriteItem, reject_unknown_options
-from .generic import FsspecBackend
+from .generic import FsspecBackend, secret_values
 
 __all__ = [
     "Backend",
@@ -85,24 +96,62 @@ def write_file_url(
 
     A temporary file and a rename locally (the umask's mode, as ``open`` would
     give, minus world write: a plain file, not a store), a single PUT on S3.
+
+    Raises
+    ------
+    StorageError
+        For every failure of the storage (unreachable, missing bucket, refused).
+    ConfigError, ConfigTypeError
+        For a bad URL or storage option, before any I/O.
     """
     protocol, parent, name = _split_file(os.fspath(path_or_url))
-    if protocol == "file":
-        from .local import write_plain_file
+    with _file_errors("write", parent, name, storage_options):
+        if protocol == "file":
+            from .local import write_plain_file
 
-        write_plain_file(parent, name, data)
-        return
-    get_backend(parent, **storage_options).write(name, data, content_type=content_type)
+            write_plain_file(parent, name, data)
+            return
+        get_backend(parent, **storage_options).write(name, data, content_type=content_type)
 
 
 def read_file_url(path_or_url: str | os.PathLike[str], **storage_options: Any) -> bytes:
-    """The bytes of one file, wherever ``path_or_url`` points."""
-    protocol, parent, name = _split_file(os.fspath(path_or_url))
-    if protocol == "file":
-        from .local import read_plain_file
+    """The bytes of one file, wherever ``path_or_url`` points.
 
-        return read_plain_file(parent, name)
-    return get_backend(parent, **storage_options).read(name)
+    Raises
+    ------
+    StorageNotFoundError
+        If the file (or its bucket) does not exist.
+    StorageError
+        For every other failure of the storage.
+    ConfigError, ConfigTypeError
+        For a bad URL or storage option, before any I/O.
+    """
+    protocol, parent, name = _split_file(os.fspath(path_or_url))
+    with _file_errors("read", parent, name, storage_options):
+        if protocol == "file":
+            from .local import read_plain_file
+
+            return read_plain_file(parent, name)
+        return get_backend(parent, **storage_options).read(name)
+
+
+@contextlib.contextmanager
+def _file_errors(
+    operation: str, parent: str, name: str, storage_options: dict[str, Any]
+) -> Iterator[None]:
+    """Whatever escapes a backend (a filesystem that connects as it is made, say)
+    becomes a :class:`StorageError`; our own errors pass as they are."""
+    try:
+        yield
+    except (PyExecStoreError, ImportError):
+        raise
+    except Exception as exc:
+        where = re.sub(r"//[^/@]*@", "//", f"{parent}/{name}")  # never a user:password
+        error = storage_error(exc, operation, where, None, redactor(secret_values(storage_options)))
+        try:
+            raise error from None
+        finally:
+            error.__context__ = None  # the original's text may hold a secret
 
 
 def _split_file(text: str) -> tuple[str, str, str]:
@@ -114,4 +163,6 @@ def _split_file(text: str) -> tuple[str, str, str]:
         path = os.path.abspath(local_path(text))
         return "file", os.path.dirname(path), os.path.basename(path)
     parent, _, name = text.rstrip("/").rpartition("/")
+    if "://" not in parent:
+        raise ConfigError(f"{text!r} names no file: expected {protocol}://…/name")
     return protocol, parent, name

@@ -98,13 +98,21 @@ class FsspecBackend(Backend):
     # -- errors -------------------------------------------------------------
     @contextlib.contextmanager
     def errors(self, operation: str, key: str) -> Iterator[None]:
-        """Turn whatever the filesystem raises into a :class:`StorageError`."""
+        """Turn whatever the filesystem raises into a :class:`StorageError`.
+
+        The original exception is not chained to it, neither as ``__cause__``
+        nor as ``__context__``: its text may hold a secret.
+        """
         try:
             yield
         except StorageError:
             raise
         except Exception as exc:
-            raise self.translate(exc, operation, key) from None
+            error = self.translate(exc, operation, key)
+            try:
+                raise error from None
+            finally:
+                error.__context__ = None  # set by the raise above, even "from None"
 
     def translate(self, exc: BaseException, operation: str, key: str) -> StorageError:
         """The :class:`StorageError` subclass for ``exc``, free of credentials."""

@@ -1,16 +1,17 @@
 """S3 and MinIO backend (``s3://``), on s3fs.
 
-The write path is one PUT per object (s3fs sends objects of 100 MiB or more
-as a multipart upload): no directory markers, no HEAD, GET or
-LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on a
-server without conditional writes it falls back to a plain PUT, which the
+The write path is one PUT per object (objects of 32 MiB or more go as a
+multipart upload, see :mod:`.s3_transfer`): no directory markers, no HEAD, GET
+or LIST before writing. A claim is a conditional PUT (``If-None-Match: *``); on
+a server without conditional writes it falls back to a plain PUT, which the
 random execution id keeps safe. Several objects written together go out
 concurrently on s3fs's event loop.
 
-Every request has a deadline, so a dead or silent endpoint fails in seconds:
-botocore retries transient faults (5xx, throttling, dropped connections) with
-backoff, and each object must be sent, retries included, within a time that
-grows with its size.
+Every setting is checked when the store is opened (:mod:`.s3_options`), before
+any request. Every request has a deadline, so a dead or silent endpoint fails
+in seconds: botocore retries transient faults (5xx, throttling, dropped
+connections) with backoff, and each object must be sent or read, retries and
+body included, within a time that grows with its size.
 """
 
 from __future__ import annotations
@@ -18,29 +19,40 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import re
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
-from ..errors import ConfigError, DeadlineError, MissingDependencyError, StorageError
+from ..errors import MissingDependencyError, StorageError
+from ._s3fs import builtin_error, error_code
 from .base import WriteItem
-from .generic import FsspecBackend
+from .generic import FsspecBackend, secret_values
+from .s3_options import (
+    DEADLINE_BYTES_PER_SECOND,
+    DEADLINE_SECONDS,
+    DEFAULT_CONFIG,
+    check_deadline,
+    check_options,
+    check_url,
+    configured_options,
+    endpoint_url,
+    option_names,
+    session_region,
+)
+from .s3_transfer import get_object, put_object, within
 
 T = TypeVar("T")
 
-#: Fail fast on a dead endpoint: seconds, not botocore's default minutes.
-DEFAULT_CONFIG = {
-    "connect_timeout": 3,
-    "read_timeout": 10,
-    "retries": {"max_attempts": 3, "mode": "standard"},
-}
-#: Deadline of one request with its retries (the ``deadline`` storage option),
-#: plus one second per MB sent.
-DEADLINE_SECONDS = 20.0
-DEADLINE_BYTES_PER_SECOND = 1_000_000
+#: Environment variables botocore and fsspec take secrets from.
+SECRET_VARIABLES = (
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "FSSPEC_S3_SECRET",
+    "FSSPEC_S3_TOKEN",
+)
 
 
 @dataclass(frozen=True)
@@ -63,10 +75,19 @@ class S3Backend(FsspecBackend):
     url
         ``s3://bucket`` or ``s3://bucket/prefix``.
     deadline
-        Seconds one request may take, retries included, plus one second per MB
-        sent (default 20).
+        Seconds one request may take, retries and body included, plus one
+        second per MB sent or received (default 20).
     **storage_options
         s3fs options: ``endpoint_url``, ``key``, ``secret``, ``config_kwargs``, …
+
+    Raises
+    ------
+    ConfigError, ConfigTypeError
+        For an unknown option, ``config_kwargs`` or ``client_kwargs`` key, a URL
+        without a bucket, an endpoint that is not ``http(s)://host[:port]``, a
+        profile that does not exist or a malformed region. No request is sent.
+    MissingDependencyError
+        Without s3fs.
     """
 
     protocol: ClassVar[str] = "s3"
@@ -74,40 +95,54 @@ class S3Backend(FsspecBackend):
 
     @classmethod
     def accepts(cls, option: str) -> bool:
-        return option == "deadline"
+        try:
+            return option in option_names()
+        except ImportError:
+            return option == "deadline"
 
     def __init__(self, url: str, *, deadline: float = DEADLINE_SECONDS, **storage_options: Any):
-        if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
-            raise ConfigError(f"deadline={deadline!r}: expected a positive number of seconds")
-        self.deadline = float(deadline)
+        self.deadline = check_deadline(deadline)
         try:
             import s3fs  # noqa: F401
         except ImportError:
             raise MissingDependencyError(
                 "the s3 backend needs s3fs: pip install 'pyexec-store[s3]'"
             ) from None
-        config = dict(DEFAULT_CONFIG)
-        config.update(storage_options.pop("config_kwargs", None) or {})
-        storage_options["config_kwargs"] = config
+        check_url(url)
+        configured = configured_options()
+        check_options(storage_options, configured)
+        settings = {**configured, **storage_options}
+        self.endpoint_url = endpoint_url(settings)
+        """The endpoint I/O goes to (the one place it is chosen); ``None``: AWS."""
+        self.region = session_region(settings)
+        # Our timeouts, under fsspec's configured ones, under the caller's.
+        config = {**DEFAULT_CONFIG, **(configured.get("config_kwargs") or {})}
+        storage_options["config_kwargs"] = {
+            **config,
+            **(storage_options.get("config_kwargs") or {}),
+        }
         super().__init__(url, **storage_options)
         self._conditional_put = True
 
-    @property
-    def endpoint_url(self) -> str | None:
-        """The endpoint I/O goes to (the one place it is chosen); ``None``: AWS."""
-        client_kwargs = self.storage_options.get("client_kwargs") or {}
-        url = (
-            self.storage_options.get("endpoint_url")
-            or client_kwargs.get("endpoint_url")
-            or getattr(self.fs, "endpoint_url", None)
-            or os.environ.get("AWS_ENDPOINT_URL_S3")
-            or os.environ.get("AWS_ENDPOINT_URL")
-        )
-        return str(url) if url else None
+    def secrets(self) -> list[str]:
+        """Secrets given as options, through fsspec's configuration or the environment."""
+        fs = self.fs
+        extra = getattr(fs, "s3_additional_kwargs", None) or {}
+        found: list[object] = [
+            *secret_values(self.storage_options),
+            *secret_values(fs.storage_options),  # with fsspec's configuration
+            *(os.environ.get(name) for name in SECRET_VARIABLES),
+            getattr(fs, "secret", None),  # as s3fs resolved them
+            getattr(fs, "token", None),
+            extra.get("SSECustomerKey"),
+        ]
+        return [value for value in found if isinstance(value, str) and value]
 
     def endpoint(self) -> str:
-        # Never a user:password written into the URL.
-        return re.sub(r"//[^/@]*@", "//", self.endpoint_url or "AWS S3")
+        return self.endpoint_url or "AWS S3"
+
+    def translate(self, exc: BaseException, operation: str, key: str) -> StorageError:
+        return super().translate(builtin_error(exc), operation, key)
 
     def s3_object(self, key: str) -> tuple[str, str]:
         """(bucket, object key) of a store key."""
@@ -116,42 +151,34 @@ class S3Backend(FsspecBackend):
 
     def s3_signing(self) -> S3Signing:
         """Endpoint, region and credentials to sign links with (no request is sent)."""
-        import botocore.session
-
         fs = self.fs  # s3fs, with fsspec's environment configuration applied
         client_kwargs = dict(getattr(fs, "client_kwargs", None) or {})
-        profile = self.storage_options.get("profile")
-        region = client_kwargs.get("region_name")
-        if not region:
-            session = botocore.session.get_session()
-            if profile:
-                session.set_config_variable("profile", profile)
-            region = session.get_config_variable("region")  # AWS_DEFAULT_REGION, ~/.aws/config
         return S3Signing(
             endpoint_url=self.endpoint_url,
-            region=region or "us-east-1",
+            region=self.region,
             key=getattr(fs, "key", None) or client_kwargs.get("aws_access_key_id"),
             secret=getattr(fs, "secret", None) or client_kwargs.get("aws_secret_access_key"),
             token=getattr(fs, "token", None) or client_kwargs.get("aws_session_token"),
-            profile=profile,
+            profile=fs.storage_options.get("profile"),
         )
 
-    async def _deadline(self, work: Awaitable[T], size: int = 0) -> T:
-        seconds = self.deadline + size / DEADLINE_BYTES_PER_SECOND
-        try:
-            return await asyncio.wait_for(work, seconds)
-        except asyncio.TimeoutError:
-            raise DeadlineError(errno.ETIMEDOUT, f"no answer within {seconds:.0f} s") from None
+    def _seconds(self, size: int = 0) -> float:
+        """The deadline of a request moving ``size`` bytes."""
+        return self.deadline + size / DEADLINE_BYTES_PER_SECOND
 
+    async def _deadline(self, work: Awaitable[T]) -> T:
+        return await within(work, self._seconds())
+
+    # -- the contract -------------------------------------------------------
     async def _put(self, item: WriteItem) -> StorageError | None:
-        path = self.full_path(item.path)
-        extra = {"ContentType": item.content_type} if item.content_type else {}
+        bucket, key = self.s3_object(item.path)
+        params = {"ContentType": item.content_type} if item.content_type else {}
+        seconds = self._seconds(len(item.data))
         try:
             if item.exclusive and self._conditional_put:
                 try:
-                    await self._deadline(
-                        self.fs._pipe_file(path, item.data, mode="create", **extra),
-                        len(item.data),
+                    await put_object(
+                        self.fs, bucket, key, item.data, seconds, IfNoneMatch="*", **params
                     )
                     return None
                 except FileExistsError:
@@ -164,7 +191,7 @@ class S3Backend(FsspecBackend):
                     if exc.errno != errno.ENOSYS:  # 501 NotImplemented: no conditional writes
                         raise
                     self._conditional_put = False
-            await self._deadline(self.fs._pipe_file(path, item.data, **extra), len(item.data))
+            await put_object(self.fs, bucket, key, item.data, seconds, **params)
         except Exception as exc:
             return self.translate(exc, "write", item.path)
         return None
@@ -179,18 +206,11 @@ class S3Backend(FsspecBackend):
         return sync(self.fs.loop, put_all) if items else []
 
     async def _get(self, rel: str) -> bytes:
-        bucket, _, key = self.full_path(rel).partition("/")
+        bucket, key = self.s3_object(rel)
         with self.errors("read", rel):
             # One GET (s3fs's cat_file would first HEAD to size a concurrent download).
-            # The deadline covers the request; the body then streams for as long as
-            # data keeps coming, read_timeout bounding each silence.
-            response = await self._deadline(self.fs._call_s3("get_object", Bucket=bucket, Key=key))
-            body = response["Body"]
-            try:
-                data: bytes = await body.read()
-            finally:
-                body.close()
-            return data
+            per_byte = 1 / DEADLINE_BYTES_PER_SECOND
+            return await get_object(self.fs, bucket, key, self.deadline, per_byte)
 
     def read_many(self, rels: Sequence[str]) -> dict[str, bytes | StorageError]:
         async def get_all() -> list[bytes | BaseException]:
@@ -235,7 +255,7 @@ class S3Backend(FsspecBackend):
                 entries = await self._deadline(self.fs._ls(path, detail=False, refresh=True))
             except FileNotFoundError as exc:
                 # A missing prefix is an empty folder; a missing bucket is an error.
-                if _error_code(exc) == "NoSuchBucket":
+                if error_code(exc) == "NoSuchBucket":
                     raise
                 return []
             return [str(e) for e in entries]
@@ -243,9 +263,3 @@ class S3Backend(FsspecBackend):
         with self.errors("list", rel):
             entries = sync(self.fs.loop, ls)
         return sorted({e.rstrip("/").rsplit("/", 1)[-1] for e in entries} - {""})
-
-
-def _error_code(exc: BaseException) -> str | None:
-    """The S3 error code behind an exception s3fs translated (``NoSuchBucket``, ...)."""
-    response = getattr(exc.__cause__, "response", None)
-    return response.get("Error", {}).get("Code") if isinstance(response, dict) else None
