@@ -184,10 +184,6 @@ class S3Backend(FsspecBackend):
                 except FileExistsError:
                     raise
                 except OSError as exc:
-                    if _error_code(exc) == "PreconditionFailed":
-                        # Our only precondition is If-None-Match: the object exists. (s3fs
-                        # says so only when the server names the condition; SeaweedFS does not.)
-                        raise FileExistsError(errno.EEXIST, "the object exists") from None
                     if exc.errno != errno.ENOSYS:  # 501 NotImplemented: no conditional writes
                         raise
                     self._conditional_put = False
