@@ -43,7 +43,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import seed_baseline  # noqa: E402
 
-from pyexec_store.serialization import encode_results, serialize_results_to_file  # noqa: E402
+from pyexec_store.resultfiles import serialize_results_to_file  # noqa: E402
+from pyexec_store.results import encode_results  # noqa: E402
 
 
 def make_large() -> dict[str, Any]:

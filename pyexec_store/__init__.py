@@ -28,7 +28,8 @@ from .errors import (
     UnknownProtocolError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
-from .serialization import make_json_serializable, serialize_results_to_file
+from .resultfiles import load_results, serialize_results_to_file
+from .results import decode_results, encode_results, make_json_serializable
 from .store import ArtifactStore, open_store
 
 __version__ = "0.1.0"
@@ -53,7 +54,10 @@ __all__ = [
     "StoragePermissionError",
     "UnknownProtocolError",
     "__version__",
+    "decode_results",
+    "encode_results",
     "load_context",
+    "load_results",
     "make_json_serializable",
     "open_store",
     "serialize_results_to_file",

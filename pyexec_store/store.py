@@ -24,7 +24,7 @@ from .errors import (
     StorageExistsError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
-from .serialization import decode_results, encode_results
+from .results import decode_results, encode_results
 from .urls import UrlOptions, UrlStrategy, make_strategy
 
 logger = logging.getLogger("pyexec_store")
