@@ -1,7 +1,14 @@
-"""The warnings log of one encoding run: one line per lossy conversion, naming where."""
+"""The warnings log of one encoding run: one line per lossy conversion, naming where.
+
+Every line is one line: control characters (newlines, carriage returns, ESC,
+other C0 and C1 controls, Unicode line separators) and lone surrogates coming
+from keys or from error texts are written as ``repr``-style escapes, so a log
+of the warnings cannot be forged by a key such as ``"x\\nERROR: ..."``.
+"""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -10,6 +17,20 @@ from ._text import float_text
 #: At most this many warnings are listed; the rest are counted in one line.
 MAX_WARNINGS = 50
 ROOT = "results"
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def one_line(text: str) -> str:
+    """``text`` with its control characters escaped as ``repr()`` escapes them."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def format_path(parts: list[Any]) -> str:
@@ -40,7 +61,7 @@ class WarningLog:
             self.suppressed += 1
             return
         parts = self.path if extra is None else [*self.path, extra]
-        self.lines.append(f"{format_path(parts)}: {message}")
+        self.lines.append(one_line(f"{format_path(parts)}: {message}"))
 
     def all(self) -> list[str]:
         """The warnings, with a closing count of those not listed (the log's own list)."""
