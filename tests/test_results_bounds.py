@@ -1,4 +1,4 @@
-"""Hostile results: every warning is one line.
+"""Hostile results: credential-carrying objects; every warning is one line.
 
 Time and memory bounds here are generous (seconds, tens or hundreds of MB);
 the exact figures are in ``benchmarks/bench_serialization.py``.
@@ -6,18 +6,24 @@ the exact figures are in ``benchmarks/bench_serialization.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import json
 import logging
+import subprocess
 import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 
-from pyexec_store.results import encode_results
+from pyexec_store.results import (
+    encode_results,
+    make_json_serializable,
+)
 
 
 def _reject_constant(name: str) -> Any:
@@ -94,3 +100,80 @@ def test_warnings_escape_control_characters(caplog: pytest.LogCaptureFixture) ->
         for warning in enc.warnings:
             logging.getLogger("t").warning("results.json: %s", warning)
     assert all("\n" not in r.getMessage() for r in caplog.records)
+
+
+# ---------------------------------------------------------------------------
+# d. credential-carrying objects: their type name only
+# ---------------------------------------------------------------------------
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+KEY_ID = "AKIAIOSFODNN7EXAMPLE"
+
+
+def credential_objects() -> dict[str, Any]:
+    import boto3
+    import fsspec
+    import s3fs
+    from aiobotocore.session import get_session
+
+    session = boto3.Session(
+        aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name="us-east-1"
+    )
+    return {
+        "s3fs": s3fs.S3FileSystem(key=KEY_ID, secret=SECRET, endpoint_url="http://127.0.0.1:9"),
+        "mapper": fsspec.get_mapper("memory://creds-test"),
+        "client": session.client("s3"),
+        "session": session,
+        "resource": session.resource("s3"),
+        "credentials": session.get_credentials(),
+        "aio": get_session(),
+    }
+
+
+@dataclasses.dataclass
+class Job:
+    name: str
+    fs: Any
+
+
+def test_credential_objects_are_written_as_their_type_name() -> None:
+    objects = credential_objects()
+    assert SECRET in json.dumps(objects["s3fs"].to_dict())  # what the original wrote
+    value = {
+        **objects,
+        "nested": [Job("j", objects["s3fs"])],
+        "array": np.array([objects["client"]], dtype=object),
+        "as_key": {objects["session"]: 1},
+    }
+    for enc in (encode_results(value), encode_results({"s": "\ud800", **value})):
+        assert SECRET.encode() not in enc.data and KEY_ID.encode() not in enc.data
+        assert not any(SECRET in w or KEY_ID in w for w in enc.warnings)
+        data = strict_loads(enc.data)
+        assert data["s3fs"] == {
+            "value": "S3FileSystem",
+            "type": "S3FileSystem",
+            "module": "s3fs.core",
+            "_serialization_note": "converted_to_string",
+            "_note": "may carry credentials: only its type is written",
+        }
+        assert data["nested"][0]["fs"]["value"] == "S3FileSystem"
+        assert data["array"][0]["value"] == "S3"
+        assert data["as_key"] == {"Session": 1}
+        for name in ("mapper", "client", "session", "resource", "credentials", "aio"):
+            assert data[name]["_note"].startswith("may carry credentials"), name
+        assert "results.s3fs: S3FileSystem may carry credentials" in enc.warnings[0]
+    plain = make_json_serializable(value)
+    assert SECRET not in json.dumps(plain)
+
+
+def test_credential_check_imports_nothing() -> None:
+    code = (
+        "import sys\n"
+        "from pyexec_store.results import encode_results\n"
+        "class Widget: pass\n"
+        "encode_results({'w': Widget(), 'e': ValueError('x')})\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'aiobotocore', 's3fs') "
+        "if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -17,6 +17,7 @@ for every value it could write; the deliberate differences are listed in
 - :mod:`.exact`: the iterative, cycle-aware walker for what the fast path cannot take;
 - :mod:`.jsontext`: the any-depth writer and exact-integer parser;
 - :mod:`.warnings`: the path-tracking warnings log;
+- :mod:`.credentials`: objects that may carry credentials, written as their type name;
 - :mod:`.limits`: the signals the walkers raise, and the deepest nesting written.
 """
 

@@ -4,7 +4,8 @@ This plays the part of the stdlib json's ``default``: the original executor's
 chain of conversions, in its order (``datetime`` -> ``isoformat()``; ``tolist``;
 ``item``; matplotlib figures; ``to_dict`` with ``index``; ``Path``; sets;
 ``complex``; ``to_dict``; the string record), plus the documented improvements
-(Enum, dataclass, UUID and date in orjson's natural forms).
+(Enum, dataclass, UUID and date in orjson's natural forms), the rule for
+credential-carrying objects.
 
 :func:`classify` is the one list of type checks both walkers (the fast pre-pass
 and the exact walker) use to decide what a value is.
@@ -26,6 +27,7 @@ import orjson
 from . import _numpy
 from ._figures import figure_record, is_matplotlib_figure
 from ._text import float_text, has, int_text, safe_str, type_name
+from .credentials import NOTE, carries_credentials
 from .warnings import WarningLog
 
 # What a value is, for both walkers.
@@ -108,6 +110,14 @@ class Converter:
             "_serialization_note": "converted_to_string",
         }
 
+    def credential_record(self, obj: Any) -> dict[str, Any]:
+        """The string record of a credential-carrying object: its type name, nothing else."""
+        name = type_name(obj)
+        record = self._record(obj, name)
+        record["_note"] = NOTE
+        self.warn(f"{name} may carry credentials; only its type name written")
+        return record
+
     # ---- the conversion chain --------------------------------------------------
 
     def convert(self, obj: Any) -> Any:
@@ -140,6 +150,8 @@ class Converter:
                 return float(obj) if isinstance(obj, np.floating) else complex(obj)
         if isinstance(obj, datetime):
             return obj.isoformat()
+        if carries_credentials(obj):
+            return self.credential_record(obj)
         if has(obj, "tolist"):
             return self._call(obj, "tolist", (ValueError, AttributeError))
         if has(obj, "item"):
@@ -195,6 +207,8 @@ class Converter:
                 return self.key_text(key.value)[0], True
             if np is not None and isinstance(key, np.generic):
                 return self.key_text(key.item())[0], True
+            if carries_credentials(key):
+                return type_name(key), True
         except Exception:
             pass
         return safe_str(key), True
