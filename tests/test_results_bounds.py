@@ -1,4 +1,4 @@
-"""Hostile results: credential-carrying objects; every warning is one line.
+"""Hostile results: bounded integers; credential-carrying objects; clean warnings.
 
 Time and memory bounds here are generous (seconds, tens or hundreds of MB);
 the exact figures are in ``benchmarks/bench_serialization.py``.
@@ -21,8 +21,11 @@ import numpy as np
 import pytest
 
 from pyexec_store.results import (
+    INT_DIGITS_IF_UNLIMITED,
+    decode_results,
     encode_results,
     make_json_serializable,
+    max_int_digits,
 )
 
 
@@ -177,3 +180,60 @@ def test_credential_check_imports_nothing() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+# ---------------------------------------------------------------------------
+# a. integers: exact up to the digit bound, in bounded time beyond it
+# ---------------------------------------------------------------------------
+
+
+def test_huge_int_is_written_as_a_string_record_fast() -> None:
+    n = 10 ** (10**6)
+    enc, seconds, _ = measured(lambda: encode_results({"x": n, "k": {n: 1}, "ok": 2}))
+    assert seconds < 3  # the original spent 16 s in decimal conversion
+    data = strict_loads(enc.data)
+    assert data["x"] == {
+        "value": hex(n),
+        "type": "int",
+        "module": "builtins",
+        "_serialization_note": "converted_to_string",
+    }
+    assert int(data["x"]["value"], 16) == n  # nothing is lost
+    assert data["k"] == {hex(n): 1}
+    assert data["ok"] == 2
+    bound = max_int_digits()
+    assert enc.warnings[0].startswith("results.x: int of about 100000")
+    assert enc.warnings[0].endswith(
+        f"digits (more than {bound}) written as a string record of its hexadecimal digits"
+    )
+
+
+def test_huge_int_is_refused_when_read_fast() -> None:
+    for doc in (b"1" * 10**6, b'{"a": [-' + b"7" * 10**6 + b"]}"):
+        error, seconds, _ = measured(raised(lambda doc=doc: decode_results(doc)))
+        assert seconds < 3  # the original spent 33 s
+        assert "1000000 digits" in str(error)
+        assert str(max_int_digits()) in str(error)
+
+
+def test_the_digit_bound_is_the_interpreters(digit_limit: Callable[[int], None]) -> None:
+    digit_limit(5000)
+    assert max_int_digits() == 5000
+    n = 10**4999
+    assert encode_results(n, indent=None).data == b"1" + b"0" * 4999 + b"\n"
+    assert decode_results(b"1" + b"0" * 4999) == n
+    assert strict_loads(encode_results(n * 10).data)["type"] == "int"
+    digit_limit(0)  # unlimited: a documented bound instead
+    assert max_int_digits() == INT_DIGITS_IF_UNLIMITED
+    assert decode_results(encode_results([10**40000]).data) == [10**40000]
+    assert strict_loads(encode_results(10**60000).data)["type"] == "int"
+    with pytest.raises(ValueError, match=str(INT_DIGITS_IF_UNLIMITED)):
+        decode_results(b"9" * 60001)
+
+
+@pytest.mark.parametrize("extra", [0, 1])
+def test_digit_bound_is_exact(extra: int) -> None:
+    bound = max_int_digits()
+    for n in (10 ** (bound - 1 + extra), 10 ** (bound + extra) - 1, -(10 ** (bound + extra) - 1)):
+        written = strict_loads(encode_results([n]).data)[0]
+        assert (written == n) is (extra == 0)

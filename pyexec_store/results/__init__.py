@@ -18,7 +18,7 @@ for every value it could write; the deliberate differences are listed in
 - :mod:`.jsontext`: the any-depth writer and exact-integer parser;
 - :mod:`.warnings`: the path-tracking warnings log;
 - :mod:`.credentials`: objects that may carry credentials, written as their type name;
-- :mod:`.limits`: the signals the walkers raise, and the deepest nesting written.
+- :mod:`.limits`: the bounds (integer digits, depth written).
 """
 
 from __future__ import annotations
@@ -33,12 +33,15 @@ from .convert import Converter
 from .exact import ExactWalker
 from .fast import FastPass
 from .jsontext import dump_plain, loads_exact
+from .limits import INT_DIGITS_IF_UNLIMITED, BoundError, max_int_digits
 
 __all__ = [
+    "INT_DIGITS_IF_UNLIMITED",
     "EncodedResults",
     "decode_results",
     "encode_results",
     "make_json_serializable",
+    "max_int_digits",
 ]
 
 #: orjson options used everywhere: numpy natively, int/bool/None keys like the
@@ -177,7 +180,7 @@ def make_json_serializable(obj: Any) -> Any:
 
 
 def decode_results(data: bytes | str) -> Any:
-    """Parse a results document; integers of any size stay exact, at any depth.
+    """Parse a results document; integers exact up to the digit bound, at any depth.
 
     Parameters
     ----------
@@ -192,7 +195,8 @@ def decode_results(data: bytes | str) -> Any:
     Raises
     ------
     ValueError
-        ``orjson.JSONDecodeError`` (a ``ValueError``) if ``data`` is not valid JSON.
+        ``orjson.JSONDecodeError`` if ``data`` is not valid JSON; a ``ValueError``
+        naming the bound for an integer of more than :func:`max_int_digits` digits.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     big_ints = _BIG_INT.search(raw) is not None
@@ -205,6 +209,8 @@ def decode_results(data: bytes | str) -> Any:
             raise
         try:
             return loads_exact(data)
+        except BoundError:
+            raise
         except ValueError:
             raise e from None
     if not big_ints:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import decimal
 import math
 from typing import Any
 
@@ -45,15 +44,6 @@ def float_text(value: float) -> str:
     if value in (math.inf, -math.inf):
         return "Infinity" if value > 0 else "-Infinity"
     return float.__repr__(value)
-
-
-def int_text(value: int) -> str:
-    """Exact decimal digits of an int, also beyond ``sys.get_int_max_str_digits``."""
-    try:
-        return int.__repr__(value)
-    except ValueError:
-        # Decimal converts exactly and is not bound by the digit limit
-        return str(decimal.Decimal(value))
 
 
 def failed_record(obj: Any, error: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ chain of conversions, in its order (``datetime`` -> ``isoformat()``; ``tolist``;
 ``item``; matplotlib figures; ``to_dict`` with ``index``; ``Path``; sets;
 ``complex``; ``to_dict``; the string record), plus the documented improvements
 (Enum, dataclass, UUID and date in orjson's natural forms), the rule for
-credential-carrying objects.
+credential-carrying objects, and the bound on integer digits.
 
 :func:`classify` is the one list of type checks both walkers (the fast pre-pass
 and the exact walker) use to decide what a value is.
@@ -26,8 +26,9 @@ import orjson
 
 from . import _numpy
 from ._figures import figure_record, is_matplotlib_figure
-from ._text import float_text, has, int_text, safe_str, type_name
+from ._text import float_text, has, safe_str, type_name
 from .credentials import NOTE, carries_credentials
+from .limits import approx_digits, int_too_long, max_int_digits
 from .warnings import WarningLog
 
 # What a value is, for both walkers.
@@ -79,13 +80,21 @@ class _Never:
 class Converter:
     """Converts values and keys for one encoding run, logging every lossy step."""
 
-    __slots__ = ("log", "ndarray", "np")
+    __slots__ = ("_int_digits", "log", "ndarray", "np")
 
     def __init__(self, log: WarningLog | None = None) -> None:
         np = sys.modules.get("numpy")  # numpy values can only exist if numpy is imported
         self.np: Any = np
         self.ndarray: type = np.ndarray if np is not None else _Never
         self.log = log if log is not None else WarningLog()
+        self._int_digits = 0
+
+    @property
+    def int_digits(self) -> int:
+        """The digit bound of integers (read from the interpreter once per run, when needed)."""
+        if not self._int_digits:
+            self._int_digits = max_int_digits()
+        return self._int_digits
 
     def warn(self, message: str, extra: Any = None) -> None:
         self.log.warn(message, extra)
@@ -116,6 +125,17 @@ class Converter:
         record = self._record(obj, name)
         record["_note"] = NOTE
         self.warn(f"{name} may carry credentials; only its type name written")
+        return record
+
+    def exact_int(self, value: int) -> int | dict[str, Any]:
+        """``value``, or its string record if it has more digits than the bound."""
+        if not int_too_long(value, self.int_digits):
+            return value
+        record = self._record(value, hex(value))  # hex() takes linear time, decimal does not
+        self.warn(
+            f"int of about {approx_digits(value)} digits (more than {self.int_digits}) "
+            "written as a string record of its hexadecimal digits"
+        )
         return record
 
     # ---- the conversion chain --------------------------------------------------
@@ -193,7 +213,10 @@ class Converter:
         if key is True or key is False or key is None:
             return ("true" if key else "false") if key is not None else "null", False
         if isinstance(key, int):
-            return int_text(int.__int__(key)), False
+            value = int.__int__(key)
+            if int_too_long(value, self.int_digits):
+                return hex(value), True
+            return int.__repr__(value), False
         if isinstance(key, float):
             return float_text(float.__float__(key)), False
         # keys the original refused (TypeError: keys must be str, int, ...)

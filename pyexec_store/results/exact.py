@@ -82,7 +82,8 @@ class ExactWalker:
             if kind == CONST:
                 return _LEAF, value, chain
             if kind == INT:
-                return _LEAF, (value if type(value) is int else int.__int__(value)), chain
+                number = value if type(value) is int else int.__int__(value)
+                return _LEAF, self.conv.exact_int(number), chain
             if kind == FLOAT:
                 real = value if type(value) is float else float.__float__(value)
                 return (_LEAF if real - real == 0 else _NONFINITE), real, chain

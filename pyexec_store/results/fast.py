@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from ._numpy import INT_MAX, INT_MIN, prepare_array
-from ._text import int_text, safe_str
+from ._text import safe_str
 from .bulk import BULK_MIN, needs_nothing
 from .convert import (
     ARRAY,
@@ -124,8 +124,11 @@ class FastPass:
     def _int(self, value: int) -> Any:
         if INT_MIN <= value <= INT_MAX:
             return value
+        exact = self.conv.exact_int(value)
+        if type(exact) is not int:
+            return self.fast(exact)  # the string record of an integer beyond the digit bound
         self.big_ints = True  # orjson.loads would round it
-        return orjson.Fragment(int_text(value))
+        return orjson.Fragment(int.__repr__(value))
 
     def _container(self, obj: Any, depth: int) -> Any:
         """``obj`` (a dict, list or tuple, or the base value of a subclass) prepared."""

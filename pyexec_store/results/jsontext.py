@@ -1,14 +1,13 @@
 """JSON text at any depth: the exact path's writer, and an exact-integer parser.
 
 :func:`dump_plain` lays plain Python out exactly as ``json.dumps(indent=n)``
-does (and as orjson does for 2 and None), iteratively, with integers of any
-size. :func:`loads_exact` parses like ``json.loads`` with integers exact at any
-size, iteratively beyond the recursion limit.
+does (and as orjson does for 2 and None), iteratively. :func:`loads_exact`
+parses like ``json.loads`` with integers exact up to the digit bound
+(:func:`~.limits.max_int_digits`), iteratively beyond the recursion limit.
 """
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
 import re
@@ -17,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from ._text import int_text
+from .limits import BoundError, max_int_digits
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _encode_str: Callable[[str], str] = json.encoder.encode_basestring
@@ -28,7 +27,7 @@ def dump_plain(root: Any, indent: int | None) -> bytes:
     """Plain Python (dicts, lists, str, int, float, bool, None) as JSON text, iteratively.
 
     Same layout as ``json.dumps(indent=indent)`` (and orjson's for 2 or None),
-    at any depth and with integers of any size.
+    at any depth. The walkers hand it integers within the digit bound only.
     """
     parts: list[str] = []
     add = parts.append
@@ -45,7 +44,7 @@ def dump_plain(root: Any, indent: int | None) -> bytes:
         if type(v) is str:
             return _encode_str(v)
         if type(v) is int:
-            return int_text(v)
+            return int.__repr__(v)
         return float.__repr__(v)
 
     stack: list[tuple[Iterator[Any], bool]] = []
@@ -103,23 +102,32 @@ def dump_plain(root: Any, indent: int | None) -> bytes:
         return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
+def int_parser(bound: int) -> Callable[[str], int]:
+    """``int`` for JSON integer text, refusing more than ``bound`` digits (ValueError)."""
+
+    def parse(text: str) -> int:
+        digits = len(text) - text.startswith("-")
+        if digits > bound:
+            raise BoundError(
+                f"results JSON holds an integer of {digits} digits, more than the "
+                f"{bound} read exactly (sys.get_int_max_str_digits(), or 50000 if unlimited)"
+            )
+        return int(text)
+
+    return parse
+
+
 def loads_exact(data: bytes | str) -> Any:
-    """``json.loads``, with integers of any size exact (also beyond the int digit limit).
+    """``json.loads``, integers exact up to the digit bound, at any depth.
 
     Documents nested deeper than the recursion limit are parsed iteratively.
     Raises ``ValueError`` (``orjson.JSONDecodeError`` when iterative) on invalid JSON.
     """
+    parse_int = int_parser(max_int_digits())
     try:
-        return json.loads(data, parse_int=_exact_int)
+        return json.loads(data, parse_int=parse_int)
     except RecursionError:
-        return _loads_iterative(data)
-
-
-def _exact_int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:  # beyond sys.get_int_max_str_digits; Decimal has no such limit
-        return int(decimal.Decimal(text))
+        return _loads_iterative(data, parse_int)
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -136,7 +144,7 @@ _CONSTANTS = {
 }
 
 
-def _loads_iterative(data: bytes | str) -> Any:
+def _loads_iterative(data: bytes | str, parse_int: Callable[[str], int]) -> Any:
     """``json.loads`` without recursion: any depth parses.
 
     Raises ``orjson.JSONDecodeError`` (a ``ValueError``) on invalid JSON.
@@ -186,7 +194,7 @@ def _loads_iterative(data: bytes | str) -> Any:
             m = _NUMBER.match(s, pos)
             if m is not None:
                 integer, frac, exp = m.groups()
-                value = float(m.group()) if frac or exp else _exact_int(integer)
+                value = float(m.group()) if frac or exp else parse_int(integer)
                 pos = m.end()
             else:
                 for word, constant in _CONSTANTS.items():

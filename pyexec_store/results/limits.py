@@ -1,10 +1,65 @@
-"""Signals the walkers raise, and the deepest nesting the exact path writes."""
+"""The bounds of a results document, and the signals the walkers raise at them.
+
+So that no result can make writing or reading it take unbounded time:
+
+- integers: at most :func:`max_int_digits` decimal digits (the interpreter's
+  ``sys.get_int_max_str_digits()``, 4300 by default; :data:`INT_DIGITS_IF_UNLIMITED`
+  when the interpreter sets no limit). Converting decimal text takes time
+  quadratic in its length; the bound is checked with ``int.bit_length()``,
+  which takes none.
+- nesting: at most :data:`MAX_DEPTH` levels written.
+"""
 
 from __future__ import annotations
+
+import functools
+import sys
 
 #: Deepest nesting written: the exact path is iterative; this only bounds runaway
 #: nesting (an object whose ``to_dict`` returns a dict holding a new such object, forever).
 MAX_DEPTH = 100_000
+#: The digit bound when the interpreter sets none (``sys.set_int_max_str_digits(0)``):
+#: 50000 digits convert in about 25 ms; a million would take seconds.
+INT_DIGITS_IF_UNLIMITED = 50_000
+#: The interpreter's default, for interpreters without ``sys.get_int_max_str_digits``.
+_DEFAULT_INT_DIGITS = 4300
+
+_LOG10_2 = 0.30102999566398120
+
+
+def max_int_digits() -> int:
+    """The most decimal digits an integer may have to be written or read exactly."""
+    get = getattr(sys, "get_int_max_str_digits", None)
+    limit = _DEFAULT_INT_DIGITS if get is None else int(get())
+    return limit if limit > 0 else INT_DIGITS_IF_UNLIMITED
+
+
+def approx_digits(value: int) -> int:
+    """About how many decimal digits ``value`` has (from its bit length: no conversion)."""
+    return int(max(value.bit_length() - 1, 0) * _LOG10_2) + 1
+
+
+def int_too_long(value: int, bound: int) -> bool:
+    """True when ``value`` has more than ``bound`` decimal digits.
+
+    Decided from ``int.bit_length()`` (and, within one digit of the bound, one
+    comparison with ``10**bound``), never by converting ``value`` to text.
+    """
+    bits = value.bit_length()
+    if bits * _LOG10_2 < bound - 1:  # at most floor(bits * log10(2)) + 1 <= bound digits
+        return False
+    if (bits - 1) * _LOG10_2 > bound + 1:  # at least floor((bits - 1) * log10(2)) + 1 digits
+        return True
+    return abs(value) >= _pow10(bound)
+
+
+@functools.lru_cache(maxsize=8)
+def _pow10(n: int) -> int:
+    return int(10**n)
+
+
+class BoundError(ValueError):
+    """A document to read is past one of the bounds; the message names it."""
 
 
 class TooDeep(Exception):
