@@ -1,4 +1,4 @@
-"""Hostile results: bounded integers; credential-carrying objects; clean warnings.
+"""Hostile results: bounded integers and depth; credential-carrying objects; clean warnings.
 
 Time and memory bounds here are generous (seconds, tens or hundreds of MB);
 the exact figures are in ``benchmarks/bench_serialization.py``.
@@ -22,11 +22,13 @@ import pytest
 
 from pyexec_store.results import (
     INT_DIGITS_IF_UNLIMITED,
+    MAX_DEPTH,
     decode_results,
     encode_results,
     make_json_serializable,
     max_int_digits,
 )
+from pyexec_store.results.scan import nesting_depth
 
 
 def _reject_constant(name: str) -> Any:
@@ -237,3 +239,25 @@ def test_digit_bound_is_exact(extra: int) -> None:
     for n in (10 ** (bound - 1 + extra), 10 ** (bound + extra) - 1, -(10 ** (bound + extra) - 1)):
         written = strict_loads(encode_results([n]).data)[0]
         assert (written == n) is (extra == 0)
+
+
+# ---------------------------------------------------------------------------
+# b. depth: documents deeper than MAX_DEPTH are refused before being parsed
+# ---------------------------------------------------------------------------
+
+
+def test_deep_document_is_refused_early() -> None:
+    error, seconds, peak = measured(raised(lambda: decode_results(b"[" * 5_000_000)))
+    assert "deeper than 100000" in str(error)
+    assert seconds < 3  # the original: 14.5 s and 1.08 GB
+    assert peak < 150 * MB
+
+
+def test_depth_counts_brackets_outside_strings_only() -> None:
+    inside = '"' + "[{" * 200_000 + '\\"]"'
+    doc = "[" * 2000 + inside + "]" * 2000
+    assert decode_results(doc) is not None
+    assert nesting_depth(doc.encode(), MAX_DEPTH) == 2000
+    assert decode_results("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
+    with pytest.raises(ValueError, match="deeper than"):
+        decode_results("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))

@@ -15,10 +15,10 @@ for every value it could write; the deliberate differences are listed in
 - :mod:`.fast`: the copy-on-write pre-pass for orjson (with :mod:`.bulk`, C-speed
   checks of large containers, and :mod:`._numpy`, arrays and datetime64);
 - :mod:`.exact`: the iterative, cycle-aware walker for what the fast path cannot take;
-- :mod:`.jsontext`: the any-depth writer and exact-integer parser;
+- :mod:`.jsontext`: the any-depth writer and exact-integer parser (with :mod:`.scan`);
 - :mod:`.warnings`: the path-tracking warnings log;
 - :mod:`.credentials`: objects that may carry credentials, written as their type name;
-- :mod:`.limits`: the bounds (integer digits, depth written).
+- :mod:`.limits`: the bounds (integer digits, depth).
 """
 
 from __future__ import annotations
@@ -33,10 +33,12 @@ from .convert import Converter
 from .exact import ExactWalker
 from .fast import FastPass
 from .jsontext import dump_plain, loads_exact
-from .limits import INT_DIGITS_IF_UNLIMITED, BoundError, max_int_digits
+from .limits import INT_DIGITS_IF_UNLIMITED, MAX_DEPTH, BoundError, max_int_digits
+from .scan import nesting_depth
 
 __all__ = [
     "INT_DIGITS_IF_UNLIMITED",
+    "MAX_DEPTH",
     "EncodedResults",
     "decode_results",
     "encode_results",
@@ -180,7 +182,7 @@ def make_json_serializable(obj: Any) -> Any:
 
 
 def decode_results(data: bytes | str) -> Any:
-    """Parse a results document; integers exact up to the digit bound, at any depth.
+    """Parse a results document; integers exact up to the digit bound, nesting up to MAX_DEPTH.
 
     Parameters
     ----------
@@ -196,7 +198,9 @@ def decode_results(data: bytes | str) -> Any:
     ------
     ValueError
         ``orjson.JSONDecodeError`` if ``data`` is not valid JSON; a ``ValueError``
-        naming the bound for an integer of more than :func:`max_int_digits` digits.
+        naming the bound for an integer of more than :func:`max_int_digits`
+        digits or nesting deeper than :data:`MAX_DEPTH` (refused in time
+        proportional to the document, before anything is built).
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
     big_ints = _BIG_INT.search(raw) is not None
@@ -205,7 +209,13 @@ def decode_results(data: bytes | str) -> Any:
     except orjson.JSONDecodeError as e:
         # orjson refuses integers too large for a float, and nesting beyond 1024
         # levels (which encode_results writes): parse those exactly and iteratively
-        if not big_ints and "depth" not in str(e):
+        if "depth" in str(e):
+            depth = nesting_depth(raw, MAX_DEPTH)
+            if depth > MAX_DEPTH:
+                raise BoundError(
+                    f"results JSON nested deeper than {MAX_DEPTH} levels (MAX_DEPTH)"
+                ) from None
+        elif not big_ints:
             raise
         try:
             return loads_exact(data)

@@ -7,7 +7,7 @@ So that no result can make writing or reading it take unbounded time:
   when the interpreter sets no limit). Converting decimal text takes time
   quadratic in its length; the bound is checked with ``int.bit_length()``,
   which takes none.
-- nesting: at most :data:`MAX_DEPTH` levels written.
+- nesting: at most :data:`MAX_DEPTH` levels, written and read.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from __future__ import annotations
 import functools
 import sys
 
-#: Deepest nesting written: the exact path is iterative; this only bounds runaway
-#: nesting (an object whose ``to_dict`` returns a dict holding a new such object, forever).
+#: Deepest nesting written (containers made by conversions that never end stop
+#: here) and read back (deeper documents are refused before they are parsed).
 MAX_DEPTH = 100_000
 #: The digit bound when the interpreter sets none (``sys.set_int_max_str_digits(0)``):
 #: 50000 digits convert in about 25 ms; a million would take seconds.
@@ -59,7 +59,7 @@ def _pow10(n: int) -> int:
 
 
 class BoundError(ValueError):
-    """A document to read is past one of the bounds; the message names it."""
+    """A document to read is past one of the bounds (digits, depth); the message names it."""
 
 
 class TooDeep(Exception):
