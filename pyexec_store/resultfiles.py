@@ -13,7 +13,7 @@ import orjson
 
 from .backends import read_file_url, write_file_url
 from .results import decode_results, encode_results
-from .results._text import safe_str, type_name
+from .results._text import bounded_str, safe_str, type_name
 
 __all__ = ["load_results", "serialize_results_to_file"]
 
@@ -63,7 +63,7 @@ def serialize_results_to_file(
             fallback = {
                 "_serialization_failed": True,
                 "_original_error": safe_str(e),
-                "_fallback_representation": safe_str(results),
+                "_fallback_representation": bounded_str(results),
             }
             write_file_url(file_path, orjson.dumps(fallback, option=orjson.OPT_INDENT_2))
             metadata["fallback_saved"] = True

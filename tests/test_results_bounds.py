@@ -1,4 +1,4 @@
-"""Hostile results: bounded integers and depth; credential-carrying objects; clean warnings.
+"""Hostile results: bounded integers, depth, size; credential-carrying objects; clean warnings.
 
 Time and memory bounds here are generous (seconds, tens or hundreds of MB);
 the exact figures are in ``benchmarks/bench_serialization.py``.
@@ -20,14 +20,17 @@ from typing import Any
 import numpy as np
 import pytest
 
+from pyexec_store.errors import ConfigError, ConfigTypeError
 from pyexec_store.results import (
     INT_DIGITS_IF_UNLIMITED,
+    MAX_BYTES,
     MAX_DEPTH,
     decode_results,
     encode_results,
     make_json_serializable,
     max_int_digits,
 )
+from pyexec_store.results._text import bounded_str
 from pyexec_store.results.scan import nesting_depth
 
 
@@ -261,3 +264,103 @@ def test_depth_counts_brackets_outside_strings_only() -> None:
     assert decode_results("[" * MAX_DEPTH + "]" * MAX_DEPTH) is not None
     with pytest.raises(ValueError, match="deeper than"):
         decode_results("[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1))
+
+
+# ---------------------------------------------------------------------------
+# c. size: a documented bound, found without unfolding shared structures
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("levels", [30, 60])
+def test_shared_structure_is_measured_not_unfolded(levels: int) -> None:
+    value = shared(levels)
+    for make in (
+        lambda: value,
+        lambda: {"x": value, "y": 1},
+        lambda: [value] * 64,  # large containers are checked in bulk: not there either
+        lambda: [{"x": value} for _ in range(64)],
+    ):
+        enc, seconds, peak = measured(lambda make=make: encode_results(make()))
+        assert seconds < 5
+        assert peak < 100 * MB
+        record = strict_loads(enc.data)
+        assert record["_serialization_failed"] is True
+        assert record["_error"] == f"document larger than {MAX_BYTES} bytes (max_bytes)"
+        assert len(record["_string_representation"]) <= 100_003
+        assert len(enc.warnings) == 1
+        assert enc.warnings[0].startswith(f"results: document larger than max_bytes={MAX_BYTES}")
+    plain, seconds, peak = measured(lambda: make_json_serializable(value))
+    assert plain["_serialization_failed"] is True
+    assert seconds < 5 and peak < 100 * MB
+
+
+def test_exact_path_is_bounded_too() -> None:
+    # a lone surrogate sends the whole document the exact way
+    value = {"s": "\ud800", "deep": shared(40)}
+    enc, seconds, peak = measured(lambda: encode_results(value))
+    assert strict_loads(enc.data)["_serialization_failed"] is True
+    assert seconds < 5 and peak < 100 * MB
+
+
+def test_repeated_long_strings_are_measured() -> None:
+    long = "x" * MB
+    for value in ([long] * 2000, {"a": [long] * 20}):
+        enc = encode_results(value, max_bytes=10 * MB)
+        assert strict_loads(enc.data)["_serialization_failed"] is True
+
+
+def test_max_bytes_keyword_and_exact_size() -> None:
+    value = {"a": list(range(100))}
+    size = len(encode_results(value).data)
+    assert encode_results(value, max_bytes=size).data == encode_results(value).data
+    assert strict_loads(encode_results(value, max_bytes=size - 1).data)["_error"] == (
+        f"document larger than {size - 1} bytes (max_bytes)"
+    )
+    assert encode_results(value, max_bytes=None).data == encode_results(value).data
+    with pytest.raises(ConfigTypeError):
+        encode_results(value, max_bytes="1")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError):
+        encode_results(value, max_bytes=-1)
+
+
+def test_module_constant_sets_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyexec_store.results as results
+
+    monkeypatch.setattr(results, "MAX_BYTES", 1000)
+    assert strict_loads(encode_results(["x" * 2000]).data)["_serialization_failed"] is True
+    assert encode_results(["x" * 900]).warnings == []
+
+
+def test_shared_values_within_the_bound_are_written_at_each_place() -> None:
+    # past MEMO_AFTER bytes containers are remembered: a shared one is written again,
+    # not walked again, and gives the same document as unshared copies
+    row = {"v": [1.5, float("nan"), np.float32(0.5)], "k": {1: "a"}, "t": (1, 2)}
+    value = {"pad": "p" * 100_000, "rows": [row] * 3000, "deep": shared(12)}
+    copies = json.loads(json.dumps(value, default=str))  # unshared, same shape
+    enc = encode_results(value)
+    data = strict_loads(enc.data)
+    assert data["rows"] == [{"v": [1.5, None, 0.5], "k": {"1": "a"}, "t": [1, 2]}] * 3000
+    assert data["deep"] == copies["deep"]
+    exact = make_json_serializable({"s": "\ud800", **value})
+    assert exact["rows"] == data["rows"] and exact["deep"] == data["deep"]
+
+
+def test_bounded_str_is_str_when_small() -> None:
+    loop: list[Any] = [1]
+    loop.append(loop)
+    selfish: dict[str, Any] = {"a": (1,)}
+    selfish["me"] = selfish
+    tuple_loop: tuple[Any, ...] = ([],)
+    tuple_loop[0].append(tuple_loop)
+    for value in (
+        [1, "a", None, (2,), (), {"k": {1.5, 2}}, frozenset(), set(), frozenset({3})],
+        {"x": [{"y": ("z", b"b")}], (1, 2): {}},
+        loop,
+        selfish,
+        tuple_loop,
+        "plain",
+        3,
+    ):
+        assert bounded_str(value) == str(value)
+    text = bounded_str(shared(60), limit=1000)
+    assert len(text) == 1003 and text.endswith("...")

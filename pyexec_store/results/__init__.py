@@ -1,4 +1,4 @@
-"""Results JSON: the ``results.json`` writer and reader, fast, exact and never failing.
+"""Results JSON: the ``results.json`` writer and reader, fast, exact, bounded and never failing.
 
 :func:`encode_results` turns whatever a piece of generated code left in
 ``results`` into one complete JSON document in memory; :func:`decode_results`
@@ -18,7 +18,7 @@ for every value it could write; the deliberate differences are listed in
 - :mod:`.jsontext`: the any-depth writer and exact-integer parser (with :mod:`.scan`);
 - :mod:`.warnings`: the path-tracking warnings log;
 - :mod:`.credentials`: objects that may carry credentials, written as their type name;
-- :mod:`.limits`: the bounds (integer digits, depth).
+- :mod:`.limits`: the bounds (integer digits, depth, document size).
 """
 
 from __future__ import annotations
@@ -33,11 +33,20 @@ from .convert import Converter
 from .exact import ExactWalker
 from .fast import FastPass
 from .jsontext import dump_plain, loads_exact
-from .limits import INT_DIGITS_IF_UNLIMITED, MAX_DEPTH, BoundError, max_int_digits
+from .limits import (
+    INT_DIGITS_IF_UNLIMITED,
+    MAX_BYTES,
+    MAX_DEPTH,
+    BoundError,
+    TooLarge,
+    max_int_digits,
+    too_large_record,
+)
 from .scan import nesting_depth
 
 __all__ = [
     "INT_DIGITS_IF_UNLIMITED",
+    "MAX_BYTES",
     "MAX_DEPTH",
     "EncodedResults",
     "decode_results",
@@ -87,26 +96,44 @@ def _check_indent(indent: Any) -> int | None:
     raise ConfigTypeError(f"indent must be an int or None, not {type(indent).__name__}")
 
 
-def _encode(conv: Converter, results: Any, indent: int | None) -> bytes:
-    fast = FastPass(conv)
+def _check_max_bytes(max_bytes: Any) -> int:
+    if max_bytes is None:
+        return MAX_BYTES  # read at call time: setting the module's MAX_BYTES changes the default
+    if isinstance(max_bytes, int) and not isinstance(max_bytes, bool):
+        if max_bytes < 0:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"max_bytes must be >= 0, not {max_bytes}")
+        return max_bytes
+    from ..errors import ConfigTypeError
+
+    raise ConfigTypeError(f"max_bytes must be an int or None, not {type(max_bytes).__name__}")
+
+
+def _encode(conv: Converter, results: Any, indent: int | None, limit: int) -> bytes:
+    fast = FastPass(conv, limit, indent)
     data = fast.dumps(results, _FAST_OPTIONS.get(indent, _FAST_OPTIONS[None]))
-    if data is not None:
+    if data is not None:  # within the bound: checked by dumps()
         if indent is None or indent == 2:
             return data
         # orjson only indents by 2: lay the finished document out again
         data = dump_plain(fast.loads(data), indent)
     else:
-        walker = ExactWalker(conv)
+        walker = ExactWalker(conv, limit=limit, indent=indent)
         plain = walker.plain(results)
         if indent is not None and walker.max_depth > _MAX_INDENTED_DEPTH:
             # indentation grows with the square of the depth: write such documents compact
             conv.warn(f"nesting {walker.max_depth} levels deep; written without indentation")
             indent = None
         data = dump_plain(plain, indent)
+    if len(data) > limit:
+        raise TooLarge(len(data))
     return data
 
 
-def encode_results(results: Any, *, indent: int | None = 2) -> EncodedResults:
+def encode_results(
+    results: Any, *, indent: int | None = 2, max_bytes: int | None = None
+) -> EncodedResults:
     """Encode ``results`` as one complete JSON document, in memory.
 
     Parameters
@@ -118,6 +145,11 @@ def encode_results(results: Any, *, indent: int | None = 2) -> EncodedResults:
     indent : int or None, default 2
         Spaces per level; ``None`` writes compact JSON. 2 and ``None`` are
         written by orjson directly; other widths as ``json.dumps(indent=n)`` lays them out.
+    max_bytes : int or None, default None
+        The largest document to write; ``None`` means :data:`MAX_BYTES` (1 GiB).
+        A larger one is not built: the document is the ``_serialization_failed``
+        record saying so, found in time and memory bounded by the input's own
+        (a structure sharing its parts is measured, not unfolded).
 
     Returns
     -------
@@ -128,8 +160,9 @@ def encode_results(results: Any, *, indent: int | None = 2) -> EncodedResults:
     Raises
     ------
     pyexec_store.ConfigTypeError
-        Only if ``indent`` is neither an int nor None. Nothing in ``results``
-        makes this function raise.
+        Only if ``indent`` or ``max_bytes`` is of the wrong type (and
+        ``pyexec_store.ConfigError`` for a negative ``max_bytes``). Nothing in
+        ``results`` makes this function raise.
 
     Examples
     --------
@@ -138,9 +171,12 @@ def encode_results(results: Any, *, indent: int | None = 2) -> EncodedResults:
     """
     if indent is not None and type(indent) is not int:
         indent = _check_indent(indent)
+    limit = MAX_BYTES if max_bytes is None else _check_max_bytes(max_bytes)
     conv = Converter()
     try:
-        return EncodedResults(_encode(conv, results, indent), conv.log.all())
+        return EncodedResults(_encode(conv, results, indent, limit), conv.log.all())
+    except TooLarge as e:
+        record = too_large_record(conv.log, results, limit, e.size)
     except Exception as e:  # last resort: the original's failure record, always writable
         conv.log.reset()
         conv.warn(f"could not be serialized ({type_name(e)}: {safe_str(e)})")
@@ -155,6 +191,7 @@ def make_json_serializable(obj: Any) -> Any:
     The result equals what the original function returned (a stdlib round trip
     through its ``default`` chain), except for the documented improvements:
     NaN and Infinity become ``None``, and values it gave up on are converted.
+    Results larger than :data:`MAX_BYTES` as JSON give the ``_serialization_failed`` record.
 
     Parameters
     ----------
@@ -173,10 +210,15 @@ def make_json_serializable(obj: Any) -> Any:
     {'a': [1, 2], 's': {'items': [3], '_type': 'set'}}
     """
     conv = Converter()
+    limit = _check_max_bytes(None)
     try:
-        fast = FastPass(conv)
+        fast = FastPass(conv, limit, None)
         data = fast.dumps(obj, _OPTIONS)
-        return ExactWalker(conv).plain(obj) if data is None else fast.loads(data)
+        if data is None:
+            return ExactWalker(conv, limit=limit).plain(obj)
+        return fast.loads(data)
+    except TooLarge as e:
+        return too_large_record(conv.log, obj, limit, e.size)
     except Exception as e:
         return failed_record(obj, safe_str(e))
 

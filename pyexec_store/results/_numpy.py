@@ -37,11 +37,18 @@ _DT64_UNITS = {
     "fs": (1, 10**15),
     "as": (1, 10**18),
 }
+#: Fewest bytes orjson writes per element of a prepared array, by dtype kind.
+_MIN_ELEMENT_BYTES = {"f": 3, "i": 1, "u": 1, "b": 4, "M": 21}
 
 
 def numpy_plain(value: Any) -> Any:
     """What orjson writes for a (prepared) numpy array, as plain Python."""
     return orjson.loads(orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+def min_bytes(arr: Any) -> int:
+    """A lower bound of the JSON size of a prepared array (without separators)."""
+    return int(arr.size) * _MIN_ELEMENT_BYTES.get(arr.dtype.kind, 1)
 
 
 def prepare_array(conv: Converter, arr: Any) -> Any:

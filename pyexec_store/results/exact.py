@@ -5,7 +5,9 @@ levels, a cycle, lone surrogates, a dict resized by another thread on every
 attempt. It takes any depth (up to :data:`~.limits.MAX_DEPTH`), snapshots each
 container before reading it, tells a cycle (the ``_serialization_failed``
 record for the whole document) from a value whose conversions never end (its
-string record after ``MAX_CONVERSIONS`` conversions).
+string record after ``MAX_CONVERSIONS`` conversions), and, like the fast path,
+adds up a lower bound of the document's size and walks a shared container
+once (once the document passes ``MEMO_AFTER`` bytes).
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ import orjson
 from ._numpy import numpy_plain, prepare_array
 from ._text import failed_record
 from .convert import ARRAY, CONST, DICT, FLOAT, FRAGMENT, INT, LIST, STR, Converter, classify
-from .fast import MAX_CONVERSIONS, base_iter
-from .limits import MAX_DEPTH, Circular, Runaway
+from .fast import MAX_CONVERSIONS, MEMO_AFTER, base_iter
+from .limits import MAX_BYTES, MAX_DEPTH, Circular, Runaway, TooLarge, too_large_record
 
 # what _resolve found
-_LEAF, _NONFINITE, _DICT, _LIST = range(4)
+_LEAF, _NONFINITE, _DICT, _LIST, _KNOWN = range(5)
 _END: Any = object()
 
 
@@ -40,15 +42,21 @@ def _snapshot(items: Callable[[], Any]) -> list[Any]:
 class ExactWalker:
     """Plain JSON-able Python from any value, at any depth."""
 
-    def __init__(self, conv: Converter | None = None) -> None:
+    def __init__(
+        self, conv: Converter | None = None, *, limit: int = MAX_BYTES, indent: int | None = None
+    ) -> None:
         self.conv = conv if conv is not None else Converter()
         self.log = self.conv.log
+        self.limit = limit
+        self.line = 0 if indent is None else 1 + indent  # newline and indentation, per item
         self.max_depth = 0  # deepest nesting met
 
     def plain(self, root: Any) -> Any:
         """``root`` as plain JSON-able Python; cycles and runaways give the failed record."""
         self.log.reset()
         self.max_depth = 0
+        self.size = 0  # a lower bound of the document's size so far
+        self.memo: dict[int, tuple[Any, int, Any]] = {}  # id -> (container, size, output)
         try:
             return self._plain(root)
         except Circular:
@@ -61,15 +69,18 @@ class ExactWalker:
             self.log.reset()
             self.log.warn(f"nesting deeper than {MAX_DEPTH} levels; document not serialized")
             return failed_record(root, f"nesting deeper than {MAX_DEPTH} levels")
+        except TooLarge as e:
+            return too_large_record(self.log, root, self.limit, e.size)
+        finally:
+            self.memo = {}
 
     def _resolve(self, value: Any, active: set[int]) -> tuple[int, Any, list[Any]]:
         """Convert ``value`` until it is a leaf, a non-finite float, a dict or a list.
 
-        Returns the kind (``_LEAF``, ``_NONFINITE``, ``_DICT``, ``_LIST``), the
-        leaf value or the container's items, and the objects met on the way
-        (kept alive, and marked active while the walk is below them). A value
-        still not plain after ``MAX_CONVERSIONS`` conversions is written as
-        its string record.
+        Returns the kind (``_LEAF``, ``_NONFINITE``, ``_DICT``, ``_LIST``, or
+        ``_KNOWN`` for a container already written, with its (size, output)),
+        the leaf value or the container's items, and the objects met on the way
+        (kept alive, and marked active while the walk is below them).
         """
         start = value
         chain: list[Any] = []
@@ -78,7 +89,9 @@ class ExactWalker:
         while True:
             kind = classify(value, ndarray)
             if kind == STR:
-                return _LEAF, (value if type(value) is str else str.__str__(value)), chain
+                text = value if type(value) is str else str.__str__(value)
+                self.size += len(text)
+                return _LEAF, text, chain
             if kind == CONST:
                 return _LEAF, value, chain
             if kind == INT:
@@ -99,6 +112,8 @@ class ExactWalker:
             if kind in (DICT, LIST):
                 chain.append(value)
                 seen.add(id(value))
+                if self.size > MEMO_AFTER and id(value) in self.memo:
+                    return _KNOWN, self.memo[id(value)][1:], chain
                 if kind == DICT:
                     items = self.conv.convert_keys(_snapshot(value.items)).items()
                     return _DICT, list(items), chain
@@ -124,14 +139,21 @@ class ExactWalker:
             return None
         if kind == _LEAF:
             return payload
-        # frame: [items iterator, output, is_dict, chain, non-finite values found]
+        if kind == _KNOWN:
+            return payload[1]
+        # frame: [items iterator, output, is_dict, chain, non-finite values found, size before,
+        # remembered]
         stack: list[list[Any]] = []
 
         def push(kind: int, payload: list[Any], chain: list[Any]) -> Any:
             out: Any = {} if kind == _DICT else []
             for c in chain:
                 active.add(id(c))
-            stack.append([iter(payload), out, kind == _DICT, chain, []])
+            start = self.size
+            self.size += len(payload) * (2 + self.line)
+            if kind == _DICT:
+                self.size += sum(len(k) + 3 for k, _ in payload)
+            stack.append([iter(payload), out, kind == _DICT, chain, [], start, start > MEMO_AFTER])
             self.max_depth = max(self.max_depth, len(stack))
             return out
 
@@ -149,6 +171,11 @@ class ExactWalker:
                     active.discard(id(c))
                 if path:
                     path.pop()
+                if frame[6]:
+                    container = frame[3][-1]
+                    self.memo[id(container)] = (container, self.size - frame[5], out)
+                if self.size > self.limit:
+                    raise TooLarge(self.size)
                 continue
             if is_dict:
                 where, value = item
@@ -156,11 +183,16 @@ class ExactWalker:
                 where, value = len(out), item
             path.append(where)
             kind, payload, chain = self._resolve(value, active)
-            if kind in (_LEAF, _NONFINITE):
+            if kind in (_LEAF, _NONFINITE, _KNOWN):
                 path.pop()
                 if kind == _NONFINITE:
                     frame[4].append((where, payload))
                     payload = None
+                elif kind == _KNOWN:
+                    self.size += payload[0]
+                    if self.size > self.limit:
+                        raise TooLarge(self.size)
+                    payload = payload[1]
                 child = payload
             else:
                 if len(stack) >= MAX_DEPTH:

@@ -1,6 +1,7 @@
 """The bounds of a results document, and the signals the walkers raise at them.
 
-So that no result can make writing or reading it take unbounded time:
+A document is bounded three ways, so that no result can make writing or
+reading it take unbounded time or memory:
 
 - integers: at most :func:`max_int_digits` decimal digits (the interpreter's
   ``sys.get_int_max_str_digits()``, 4300 by default; :data:`INT_DIGITS_IF_UNLIMITED`
@@ -8,13 +9,22 @@ So that no result can make writing or reading it take unbounded time:
   quadratic in its length; the bound is checked with ``int.bit_length()``,
   which takes none.
 - nesting: at most :data:`MAX_DEPTH` levels, written and read.
+- size: at most :data:`MAX_BYTES` bytes of JSON (``encode_results(max_bytes=...)``).
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from typing import TYPE_CHECKING, Any
 
+from ._text import failed_record
+
+if TYPE_CHECKING:
+    from .warnings import WarningLog
+
+#: Largest document ``encode_results`` writes by default: 1 GiB.
+MAX_BYTES = 1 << 30
 #: Deepest nesting written (containers made by conversions that never end stop
 #: here) and read back (deeper documents are refused before they are parsed).
 MAX_DEPTH = 100_000
@@ -72,3 +82,21 @@ class Circular(Exception):
 
 class Runaway(Exception):
     """Containers (made by conversions) nest deeper than :data:`MAX_DEPTH`."""
+
+
+class TooLarge(Exception):
+    """The document would be larger than its bound; ``size`` is a lower bound of its size."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+def too_large_record(log: WarningLog, obj: Any, limit: int, size: int) -> dict[str, Any]:
+    """The ``_serialization_failed`` record of a document past ``max_bytes``, and its warning."""
+    log.reset()
+    log.warn(
+        f"document larger than max_bytes={limit} (at least {size} bytes); "
+        "written as a _serialization_failed record"
+    )
+    return failed_record(obj, f"document larger than {limit} bytes (max_bytes)")
