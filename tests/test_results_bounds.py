@@ -1,4 +1,5 @@
-"""Hostile results: bounded integers, depth, size; credential-carrying objects; clean warnings.
+"""Hostile results: bounded integers, depth, size; credential-carrying objects; clean warnings;
+fast reads of big documents.
 
 Time and memory bounds here are generous (seconds, tens or hundreds of MB);
 the exact figures are in ``benchmarks/bench_serialization.py``.
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
+import orjson
 import pytest
 
 from pyexec_store.errors import ConfigError, ConfigTypeError
@@ -31,7 +33,7 @@ from pyexec_store.results import (
     max_int_digits,
 )
 from pyexec_store.results._text import bounded_str
-from pyexec_store.results.scan import nesting_depth
+from pyexec_store.results.scan import holds_huge_floats, may_hold_big_ints, nesting_depth
 
 
 def _reject_constant(name: str) -> Any:
@@ -364,3 +366,56 @@ def test_bounded_str_is_str_when_small() -> None:
         assert bounded_str(value) == str(value)
     text = bounded_str(shared(60), limit=1000)
     assert len(text) == 1003 and text.endswith("...")
+
+
+# ---------------------------------------------------------------------------
+# f. big documents read at orjson speed; encoding keeps no extra copies
+# ---------------------------------------------------------------------------
+
+
+def test_decode_of_a_big_float_document_is_close_to_orjson() -> None:
+    data = encode_results({"a": np.random.default_rng(0).standard_normal(2_000_000)}).data
+    timings: dict[str, list[float]] = {"orjson": [], "decode": []}
+    for _ in range(5):
+        for name, fn in (("orjson", orjson.loads), ("decode", decode_results)):
+            gc.collect()
+            start = time.perf_counter()
+            fn(data)
+            timings[name].append(time.perf_counter() - start)
+    # the regex pre-scan made it about 10x; the benchmark has the exact ratio
+    assert min(timings["decode"]) < 2 * min(timings["orjson"])
+
+
+def test_encode_keeps_no_copy_of_a_big_document() -> None:
+    arr = np.random.default_rng(0).standard_normal(3_000_000)
+    solo, _, orjson_peak = measured(
+        lambda: orjson.dumps({"a": arr}, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2)
+    )
+    enc, _, peak = measured(lambda: encode_results({"a": arr}))
+    assert enc.data == solo + b"\n"
+    # all of it is orjson's own output buffer (which grows by doubling)
+    assert peak < orjson_peak + 2 * arr.nbytes
+
+
+def test_big_int_scans() -> None:
+    cases = {
+        b"12345678901234567890": True,
+        b"1234567890123456789": False,
+        b"[-1234567890123456789]": True,
+        b"[-123456789012345678]": False,
+        b'{"a":18446744073709551616}': True,
+        b"[0.12345678901234567890123]": False,
+        b"[12345678901234567890.5]": False,
+        b"[1.5e-1234567890123456789]": True,  # a false alarm: parsed exactly, same value
+        b'"x12345678901234567890123"': False,
+        b'["a", 123456789012345678901234]': True,
+    }
+    for doc, expected in cases.items():
+        assert may_hold_big_ints(doc) is expected, doc
+    chunked = b"[" + b"1.5, " * 3_000_000 + b"123456789012345678901234]"
+    assert may_hold_big_ints(chunked) is True
+    assert decode_results(chunked)[-1] == 123456789012345678901234
+    assert holds_huge_floats(orjson.loads(b'[1, [2.5, {"a": 1e19}]]'), 100) is True
+    assert holds_huge_floats(orjson.loads(b'[1, [2.5, {"a": 1e18}]]'), 100) is False
+    assert holds_huge_floats([[1.5] * 10] * 100, 10) is None
+    assert decode_results(b"[1e19, 2.5]") == [1e19, 2.5]

@@ -23,7 +23,6 @@ for every value it could write; the deliberate differences are listed in
 
 from __future__ import annotations
 
-import re
 from typing import Any, NamedTuple
 
 import orjson
@@ -42,7 +41,7 @@ from .limits import (
     max_int_digits,
     too_large_record,
 )
-from .scan import nesting_depth
+from .scan import holds_huge_floats, may_hold_big_ints, nesting_depth
 
 __all__ = [
     "INT_DIGITS_IF_UNLIMITED",
@@ -226,6 +225,10 @@ def make_json_serializable(obj: Any) -> Any:
 def decode_results(data: bytes | str) -> Any:
     """Parse a results document; integers exact up to the digit bound, nesting up to MAX_DEPTH.
 
+    orjson parses it; only a document that may hold integers orjson would read
+    rounded (beyond 64 bits), or that is nested deeper than orjson's 1024
+    levels, is parsed again by the exact, iterative parser.
+
     Parameters
     ----------
     data : bytes or str
@@ -245,7 +248,6 @@ def decode_results(data: bytes | str) -> Any:
         proportional to the document, before anything is built).
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    big_ints = _BIG_INT.search(raw) is not None
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as e:
@@ -257,7 +259,7 @@ def decode_results(data: bytes | str) -> Any:
                 raise BoundError(
                     f"results JSON nested deeper than {MAX_DEPTH} levels (MAX_DEPTH)"
                 ) from None
-        elif not big_ints:
+        elif not may_hold_big_ints(raw):
             raise
         try:
             return loads_exact(data)
@@ -265,11 +267,6 @@ def decode_results(data: bytes | str) -> Any:
             raise
         except ValueError:
             raise e from None
-    if not big_ints:
+    if holds_huge_floats(value, len(raw) // 128) is False or not may_hold_big_ints(raw):
         return value
     return loads_exact(data)
-
-
-#: Integers orjson.loads may round (beyond 64 bits), spotted in the text; a few
-#: that it would not (19 or 20 digits within 64 bits) are parsed exactly too.
-_BIG_INT = re.compile(rb"(?<![\d.eE+-])(?:-\d{19}|-?\d{20,})(?![\d.eE])")
