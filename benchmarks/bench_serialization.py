@@ -15,6 +15,16 @@ small
     A typical ~10-key result: ``serialize_results_to_file`` against writing the
     very same bytes with a bare ``open``/``write``/``close``, both to an
     existing file (a re-save) and to a new file (a new execution).
+big float document
+    A 50 MB float64 array, about 154 MB of JSON: ``decode_results`` against
+    ``orjson.loads`` (alternating, median), and the peak traced memory of
+    ``encode_results`` against ``orjson.dumps`` alone.
+hostile
+    Results built to take unbounded time or memory: an integer of a million
+    digits written and read, 5 million ``[`` read, and a list holding itself
+    twice (``a = [a, a]``) 22, 30 and 60 levels deep written. Each runs once in
+    a fresh interpreter: the time without tracing, then the peak traced memory
+    (``tracemalloc``) in a second run.
 
 Timings alternate between the contenders in one run and report the median.
 Peak memory is measured in a fresh subprocess per measurement: the child
@@ -43,7 +53,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 import seed_baseline  # noqa: E402
 
-from pyexec_store.serialization import encode_results, serialize_results_to_file  # noqa: E402
+from pyexec_store.resultfiles import serialize_results_to_file  # noqa: E402
+from pyexec_store.results import decode_results, encode_results  # noqa: E402
 
 
 def make_large() -> dict[str, Any]:
@@ -211,15 +222,163 @@ def _fmt_time(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.0f} µs"
 
 
+# ---------------------------------------------------------------------------
+# big float document and hostile inputs
+# ---------------------------------------------------------------------------
+
+
+def _shared(levels: int) -> list[Any]:
+    a: list[Any] = [1]
+    for _ in range(levels):
+        a = [a, a]
+    return a
+
+
+def _hostile_cases() -> dict[str, tuple[Callable[[], Any], Callable[[], Any]]]:
+    """name: (make the input, run on it); the input is made before the clock starts."""
+
+    def refused(fn: Callable[[], Any]) -> str:
+        try:
+            fn()
+        except ValueError as e:
+            return f"ValueError: {str(e)[:60]}"
+        return "read"
+
+    def written(value: Any) -> str:
+        enc = encode_results(value)
+        return f"{len(enc.data) / 1e6:.1f} MB, {enc.warnings[0][:60] if enc.warnings else ''}"
+
+    return {
+        "int of 10**6 digits, write": (lambda: {"x": 10 ** (10**6)}, written),
+        "int of 10**6 digits, read": (
+            lambda: b"1" * 10**6,
+            lambda doc: refused(lambda: decode_results(doc)),
+        ),
+        "5 million [, read": (
+            lambda: b"[" * 5_000_000,
+            lambda doc: refused(lambda: decode_results(doc)),
+        ),
+        "a = [a, a] x 22, write": (lambda: _shared(22), written),
+        "a = [a, a] x 30, write": (lambda: _shared(30), written),
+        "a = [a, a] x 60, write": (lambda: _shared(60), written),
+    }
+
+
+def _hostile_child(name: str) -> None:
+    import gc
+    import tracemalloc
+
+    make, run = _hostile_cases()[name]
+    value = make()
+    start = time.perf_counter()
+    outcome = run(value)
+    seconds = time.perf_counter() - start
+    gc.collect()
+    tracemalloc.start()
+    run(value)
+    peak = tracemalloc.get_traced_memory()[1]
+    print(json.dumps({"seconds": seconds, "peak": peak, "outcome": outcome}))
+
+
+def hostile_rows() -> list[tuple[str, ...]]:
+    rows = []
+    for name in _hostile_cases():
+        out = subprocess.run(
+            [sys.executable, __file__, "--hostile", name],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        info = json.loads(out.strip().splitlines()[-1])
+        peak = f"{info['peak'] / 1e6:.1f} MB"
+        rows.append((name, _fmt_time(info["seconds"]), peak, info["outcome"]))
+    return rows
+
+
+def big_document_rows(rounds: int) -> tuple[float, list[tuple[str, ...]]]:
+    import gc
+    import tracemalloc
+
+    import numpy as np
+    import orjson
+
+    arr = np.random.default_rng(7).standard_normal(50_000_000 // 8)
+    data = encode_results({"a": arr}).data
+    times: dict[str, list[float]] = {"orjson.loads": [], "decode_results": []}
+    for _ in range(rounds):
+        for name, fn in (("orjson.loads", orjson.loads), ("decode_results", decode_results)):
+            gc.collect()
+            start = time.perf_counter()
+            fn(data)
+            times[name].append(time.perf_counter() - start)
+    median = {name: statistics.median(values) for name, values in times.items()}
+    rows = [
+        (
+            "read",
+            name,
+            _fmt_time(median[name]),
+            "-",
+            f"{median[name] / median['orjson.loads']:.2f}x",
+        )
+        for name in times
+    ]
+    option = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_INDENT_2
+    for name, fn in (
+        ("orjson.dumps alone", lambda: orjson.dumps({"a": arr}, option=option)),
+        ("encode_results", lambda: encode_results({"a": arr})),
+    ):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        seconds = time.perf_counter() - start
+        gc.collect()
+        tracemalloc.start()
+        fn()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        ratio = f"peak {peak / len(data):.2f}x the document"
+        rows.append(("write", name, _fmt_time(seconds), f"{peak / 1e6:.0f} MB", ratio))
+    return len(data), rows
+
+
+def _print_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--small-ops", type=int, default=300, help="small writes per round")
+    parser.add_argument("--only", choices=["writes", "big", "hostile"], help="one table only")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--hostile", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         _child(*args.child)
         return
+    if args.hostile:
+        _hostile_child(args.hostile)
+        return
+    if args.only in (None, "writes"):
+        writes(args.rounds, args.small_ops)
+    if args.only in (None, "big"):
+        size, rows = big_document_rows(args.rounds)
+        print()
+        print(f"big float document: {size / 1e6:.1f} MB (a 50 MB float64 array, indent=2)")
+        print()
+        _print_table(("case", "method", "time (median)", "peak traced", "ratio"), rows)
+    if args.only in (None, "hostile"):
+        print()
+        print("hostile inputs: one run each in a fresh interpreter; peak traced in a second run")
+        print()
+        _print_table(("input", "time", "peak traced", "outcome"), hostile_rows())
+
+
+def writes(rounds: int, small_ops: int) -> None:
+    """The large and small write cases: the first table."""
 
     with tempfile.TemporaryDirectory(prefix="pyexec-bench-") as tmp:
         rows: list[tuple[str, ...]] = []
@@ -231,7 +390,7 @@ def main() -> None:
         ops = _operations(large, path)
         size = len(encode_results(large).data)
         t = interleaved(
-            {k: ops[k] for k in ("ours", "seed", "ours_new", "seed_new", "encode")}, args.rounds, 1
+            {k: ops[k] for k in ("ours", "seed", "ours_new", "seed_new", "encode")}, rounds, 1
         )
         del large, ops
         mem = {m: measure_peak("large", m, path) for m in ("ours", "seed", "encode")}
@@ -259,8 +418,8 @@ def main() -> None:
         ssize = len(encode_results(small).data)
         st = interleaved(
             {k: sops[k] for k in ("bare", "ours", "bare_new", "ours_new", "seed", "encode")},
-            args.rounds,
-            args.small_ops,
+            rounds,
+            small_ops,
         )
         smb = ssize / 1e6
         for label, b, o in (
@@ -276,15 +435,11 @@ def main() -> None:
 
     print(f"large document: {size / 1e6:.1f} MB; small document: {ssize} bytes")
     print(
-        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, rounds={args.rounds}, "
+        f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, rounds={rounds}, "
         f"peak memory = extra RSS at peak, one subprocess per measurement ({how})"
     )
     print()
-    header = ("case", "method", "time (median)", "MB/s", "peak memory", "ratio")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    _print_table(("case", "method", "time (median)", "MB/s", "peak memory", "ratio"), rows)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from .errors import (
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext
 from .registry import register_backend, register_url_strategy
-from .serialization import make_json_serializable, serialize_results_to_file
+from .resultfiles import load_results, serialize_results_to_file
+from .results import decode_results, encode_results, make_json_serializable
 from .store import ArtifactStore
 
 __version__ = "0.1.0"
@@ -55,7 +56,10 @@ __all__ = [
     "StoragePermissionError",
     "UnknownProtocolError",
     "__version__",
+    "decode_results",
+    "encode_results",
     "load_context",
+    "load_results",
     "make_json_serializable",
     "open_store",
     "register_backend",

@@ -27,7 +27,7 @@ from .models import (
     PythonExecutionContext,
     Status,
 )
-from .serialization import decode_results
+from .results import decode_results
 from .writing import JSON, dumps
 
 if TYPE_CHECKING:

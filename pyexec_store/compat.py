@@ -37,7 +37,7 @@ from .errors import (
     redactor,
 )
 from .models import NotebookType, PythonExecutionContext, StorePath
-from .serialization import encode_results
+from .results import encode_results
 from .store import ArtifactStore
 from .urls.presigned import PresignedUrls
 from .writing import JSON

@@ -30,7 +30,7 @@ from typing import IO, Any
 
 from .errors import ConfigError, StorageError
 from .models import PythonExecutionContext
-from .serialization import EncodedResults
+from .results import EncodedResults
 from .store import ArtifactStore
 
 #: Seconds between heartbeats while a script runs (a reader elsewhere calls an

@@ -25,7 +25,7 @@ from .errors import (
     StorageError,
 )
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
-from .serialization import EncodedResults, encode_results
+from .results import EncodedResults, encode_results
 from .urls import UrlStrategy
 from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_metadata, png_bytes
 

@@ -26,7 +26,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from pyexec_store.serialization import _dump_plain, _Encoder, encode_results, make_json_serializable
+from pyexec_store.results import encode_results, make_json_serializable
+from pyexec_store.results.exact import ExactWalker as _Encoder
+from pyexec_store.results.jsontext import dump_plain as _dump_plain
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "benchmarks"))
 import seed_baseline

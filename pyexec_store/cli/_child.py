@@ -43,7 +43,7 @@ def _exit_status(code: object) -> int:
 
 def _save(outdir: Path, namespace: dict[str, Any]) -> None:
     if "results" in namespace:
-        from pyexec_store.serialization import encode_results
+        from pyexec_store.results import encode_results
 
         encoded = encode_results(namespace["results"])
         (outdir / "results.json").write_bytes(encoded.data)
