@@ -264,6 +264,13 @@ def test_parity_with_the_original(value: Any, expected: Any) -> None:
     assert make_json_serializable(value) == expected
 
 
+@pytest.mark.parametrize(("value", "expected"), [c[1:] for c in PARITY], ids=[c[0] for c in PARITY])
+def test_exact_path_agrees(value: Any, expected: Any) -> None:
+    # the exact path (deep nesting, cycles) writes the same values as the fast one
+    assert _Encoder().plain(value) == expected
+    assert strict_loads(_dump_plain(_Encoder().plain(value), 2)) == expected
+
+
 def test_matplotlib_figure_record() -> None:
     fig, ax = plt.subplots(figsize=(4, 3), dpi=50)
     try:
