@@ -194,6 +194,20 @@ def info(
     )
 
 
+def load_notebook(backend: Backend, key: str) -> Any:
+    """The notebook at ``key``, read and validated: an ``nbformat.NotebookNode``."""
+    import nbformat
+
+    try:
+        text = backend.read(key).decode("utf-8")
+        notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
+        nbformat.validate(notebook)
+    except (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError) as exc:
+        where = backend.uri(key)
+        raise StorageError("load", where, None, f"not a valid notebook: {exc}") from None
+    return notebook
+
+
 def new_context(
     backend: Backend, urls: UrlStrategy, folder: str, meta: dict[str, Any]
 ) -> PythonExecutionContext:

@@ -27,7 +27,7 @@ from .errors import (
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
 from .results import EncodedResults, encode_results
 from .urls import UrlStrategy
-from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_metadata, png_bytes
+from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_attempt, new_metadata, png_bytes
 
 logger = logging.getLogger("pyexec_store")
 
@@ -246,17 +246,7 @@ class ArtifactStore:
 
     def load_notebook(self, path: StrPath | PurePath) -> Any:
         """A stored notebook, read and validated: an ``nbformat.NotebookNode``."""
-        import nbformat
-
-        key = self.key(path)
-        try:
-            text = self.backend.read(key).decode("utf-8")
-            notebook = nbformat.reads(text, as_version=4)  # type: ignore[no-untyped-call]
-            nbformat.validate(notebook)
-        except (ValueError, TypeError, KeyError, AttributeError, nbformat.ValidationError) as exc:
-            where = self.backend.uri(key)
-            raise StorageError("load", where, None, f"not a valid notebook: {exc}") from None
-        return notebook
+        return catalog.load_notebook(self.backend, self.key(path))
 
     def save_figure(self, ctx: PythonExecutionContext, figure: Any) -> UPath:
         """Write the next ``figures/figure_NN.png``.
@@ -313,34 +303,19 @@ class ArtifactStore:
         attempt: list[NotebookAttempt] = []
 
         def item(_: int) -> WriteItem:
-            number = ctx.claim_attempt_number()
-            key = layout.attempt_file(folder, number, stage)
-            attempt[:] = [
-                NotebookAttempt(
-                    notebook_type=notebook_type,
-                    attempt_number=number,
-                    stage=stage,
-                    notebook_path=self.backend.upath(key),
-                    notebook_link=self.urls.url(key),  # before writing: nothing orphaned
-                    error_context=error_context,
-                )
-            ]
-            notebook = notebooks.attempt_notebook(
-                number,
-                stage,
+            made, write = new_attempt(
+                self.backend,
+                self.urls,
+                ctx,
+                folder,
                 code,
-                error_context=error_context,
-                approval_context=approval_context,
-                with_context=ctx.context_file_path is not None,
-                metadata={
-                    "attempt_number": number,
-                    "stage": stage,
-                    "notebook_type": notebook_type.value,
-                    "created_at": attempt[0].created_at,
-                    "error_context": error_context,
-                },
+                stage,
+                error_context,
+                approval_context,
+                notebook_type,
             )
-            return WriteItem(key, notebooks.to_bytes(notebook), True, IPYNB)
+            attempt[:] = [made]
+            return write
 
         claim_next(self.backend, 1, item)
         ctx.add_notebook_attempt(attempt[0])
@@ -362,7 +337,7 @@ class ArtifactStore:
             code,
             results=results,
             error_context=error_context,
-            figure_paths=[self._figure_key(folder, f) for f in figure_paths or []],
+            figure_paths=[_figure_key(self, folder, f) for f in figure_paths or []],
             execution_folder=folder,
             with_context=ctx.context_file_path is not None,
         )
@@ -370,16 +345,6 @@ class ArtifactStore:
         self.backend.write(key, notebooks.to_bytes(notebook), content_type=IPYNB)
         logger.info("Created final notebook: %s", key)
         return self.backend.upath(key)
-
-    def _figure_key(self, folder: str, figure: StrPath | PurePath) -> str:
-        """The key of a figure (relative paths: relative to the execution folder)."""
-        text = str(figure)
-        if "://" not in text and not os.path.isabs(text):
-            return f"{folder}/{text}"
-        try:
-            return self.key(figure)
-        except ConfigError:
-            return text  # outside the store: the notebook links its bare name
 
     # -- listing ------------------------------------------------------------
     def list_executions(
@@ -399,3 +364,14 @@ class ArtifactStore:
             ``unknown``, ``deleting``; anything else is a ``ValueError``.
         """
         return catalog.list_executions(self.backend, self.urls, name, since, status)
+
+
+def _figure_key(store: ArtifactStore, folder: str, figure: StrPath | PurePath) -> str:
+    """The key of a figure (relative paths: relative to the execution folder)."""
+    text = str(figure)
+    if "://" not in text and not os.path.isabs(text):
+        return f"{folder}/{text}"
+    try:
+        return store.key(figure)
+    except ConfigError:
+        return text  # outside the store: the notebook links its bare name

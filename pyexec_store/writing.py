@@ -5,14 +5,18 @@ from __future__ import annotations
 import io
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import liveness
+from . import layout, liveness, notebooks
 from .backends import Backend, WriteItem
 from .errors import ConfigError, ConfigTypeError, StorageExistsError
 from .layout import ExecutionName
+from .models import NotebookAttempt, NotebookType, PythonExecutionContext
+
+if TYPE_CHECKING:
+    from .urls import UrlStrategy
 
 JSON = "application/json"
 IPYNB = "application/x-ipynb+json"
@@ -69,6 +73,50 @@ def new_metadata(ex: ExecutionName, name: str) -> dict[str, Any]:
         "writer": liveness.writer(),
         "pyexec_store_version": __version__,
     }
+
+
+def new_attempt(
+    backend: Backend,
+    urls: UrlStrategy,
+    ctx: PythonExecutionContext,
+    folder: str,
+    code: str,
+    stage: str,
+    error_context: str | None,
+    approval_context: str | None,
+    notebook_type: NotebookType,
+) -> tuple[NotebookAttempt, WriteItem]:
+    """The next attempt of ``ctx`` (its number claimed now) and the notebook to write.
+
+    The notebook's ``metadata.pyexec_store`` records number, stage, type,
+    time and error context, so a resumed execution reads them back exactly.
+    """
+    number = ctx.claim_attempt_number()
+    key = layout.attempt_file(folder, number, stage)
+    attempt = NotebookAttempt(
+        notebook_type=notebook_type,
+        attempt_number=number,
+        stage=stage,
+        notebook_path=backend.upath(key),
+        notebook_link=urls.url(key),  # before writing: a bad link setting orphans nothing
+        error_context=error_context,
+    )
+    notebook = notebooks.attempt_notebook(
+        number,
+        stage,
+        code,
+        error_context=error_context,
+        approval_context=approval_context,
+        with_context=ctx.context_file_path is not None,
+        metadata={
+            "attempt_number": number,
+            "stage": stage,
+            "notebook_type": notebook_type.value,
+            "created_at": attempt.created_at,
+            "error_context": error_context,
+        },
+    )
+    return attempt, WriteItem(key, notebooks.to_bytes(notebook), True, IPYNB)
 
 
 def png_bytes(figure: Any) -> bytes:
