@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+LOWEST := .venv-lowest
 
-.PHONY: run test bench lint clean
+.PHONY: run test test-lowest bench lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +22,19 @@ run: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The suite on the oldest release pyproject.toml allows of every runtime
+# dependency and of the s3 extra (the test tools at their newest that fit):
+# a floor that is too low fails here. The pins come from pyproject.toml; uv
+# resolves the test tools around them in seconds, where pip backtracks for minutes.
+test-lowest: $(STAMP)
+	rm -rf $(LOWEST)
+	$(PYTHON) -m venv $(LOWEST)
+	$(PY) .ci/floors.py constraints > $(LOWEST)/floors.txt
+	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
+		--constraint $(LOWEST)/floors.txt -e '.[s3,cli,test]'
+	$(LOWEST)/bin/python .ci/floors.py check
+	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
+
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
@@ -30,4 +44,4 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) _agent_data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) _agent_data .pytest_cache .mypy_cache .ruff_cache
