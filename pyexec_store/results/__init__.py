@@ -222,6 +222,11 @@ def make_json_serializable(obj: Any) -> Any:
         return failed_record(obj, safe_str(e))
 
 
+#: Nesting every orjson release parses: a refusal of a shallower document without
+#: big integers is a syntax error, not a limit.
+_SHALLOW = 250
+
+
 def decode_results(data: bytes | str) -> Any:
     """Parse a results document; integers exact up to the digit bound, nesting up to MAX_DEPTH.
 
@@ -251,15 +256,15 @@ def decode_results(data: bytes | str) -> Any:
     try:
         value = orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        # orjson refuses integers too large for a float, and nesting beyond 1024
-        # levels (which encode_results writes): parse those exactly and iteratively
-        if "depth" in str(e):
-            depth = nesting_depth(raw, MAX_DEPTH)
-            if depth > MAX_DEPTH:
-                raise BoundError(
-                    f"results JSON nested deeper than {MAX_DEPTH} levels (MAX_DEPTH)"
-                ) from None
-        elif not may_hold_big_ints(raw):
+        # orjson refuses integers too large for a float, and nesting beyond its own
+        # limit (which encode_results writes). Its words for that vary by release,
+        # so measure the nesting instead (linear, and only when orjson refused).
+        depth = nesting_depth(raw, MAX_DEPTH)
+        if depth > MAX_DEPTH:
+            raise BoundError(
+                f"results JSON nested deeper than {MAX_DEPTH} levels (MAX_DEPTH)"
+            ) from None
+        if depth <= _SHALLOW and not may_hold_big_ints(raw):
             raise
         try:
             return loads_exact(data)
