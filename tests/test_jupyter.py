@@ -169,3 +169,26 @@ def test_store_jupyter_links_with_a_prefix(jupyter: JupyterLab) -> None:
     model = jupyter.open_link(store.url(nb))
     assert model["type"] == "notebook"
     assert jupyter.root / unquote(model["path"]) == nb
+
+
+def test_cli_links_open_in_jupyterlab(jupyter: JupyterLab, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from pyexec_store.cli.app import cli
+
+    script = tmp_path / "linked.py"
+    script.write_text("results = {'ok': True}\n")
+    options = ["--store", str(jupyter.root), "-o", "url_strategy=jupyter"]
+    options += ["-o", f"jupyter_base_url={jupyter.base}"]
+    runner = CliRunner()
+    ran = runner.invoke(cli, ["run", *options, str(script)], catch_exceptions=False)
+    assert ran.exit_code == 0, ran.output
+    execution_id = next(
+        line.split()[1] for line in ran.stdout.splitlines() if line.startswith("execution ")
+    )
+    links = [line.rsplit(" ", 1)[1] for line in ran.stdout.splitlines() if line.startswith("file ")]
+    assert len(links) >= 5
+    for link in links:  # every file link that run printed opens
+        assert jupyter.open_link(link)["type"] in ("notebook", "file")
+    folder = runner.invoke(cli, ["url", execution_id, *options], catch_exceptions=False).stdout
+    assert jupyter.open_link(folder.strip())["type"] == "directory"
