@@ -190,3 +190,17 @@ def test_errors_survive_pickle_and_copy(cls: type[BaseException], how: str) -> N
     assert twin.args == error.args and vars(twin) == vars(error)
     for attribute in ("errno", "strerror", "operation", "path", "endpoint", "reason", "name"):
         assert getattr(twin, attribute, None) == getattr(error, attribute, None)
+
+
+def test_a_filesystem_that_connects_when_opened_fails_as_a_storage_error() -> None:
+    # fsspec's ftp filesystem connects in its constructor: a dead host is a
+    # StorageError from open_store, never a bare ConnectionRefusedError, and the
+    # password (an option or in the URL) appears nowhere.
+    for url, options in (
+        ("ftp://127.0.0.1:9/x", {"username": "u", "password": "hunter2-secret"}),
+        ("ftp://u:hunter2-secret@127.0.0.1:9/x", {}),
+    ):
+        with pytest.raises(ps.StorageError) as info:
+            ps.open_store(url, **options)
+        assert "hunter2" not in f"{info.value} {info.value!r}"
+        assert "127.0.0.1:9" in str(info.value)

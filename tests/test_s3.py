@@ -220,12 +220,12 @@ def test_silent_endpoint_fails_in_bounded_time() -> None:
         started = time.monotonic()
         with pytest.raises(ps.StorageError) as info:
             store.create_execution("silent")
-        assert time.monotonic() - started < 8
+        assert time.monotonic() - started < 30  # bounded: without a deadline it never ends
         assert url in str(info.value) and "no answer within" in str(info.value)
         started = time.monotonic()
         with pytest.raises(ps.StorageError):
             store.list_executions()
-        assert time.monotonic() - started < 8
+        assert time.monotonic() - started < 30  # bounded: without a deadline it never ends
 
 
 def test_access_denied_is_a_permission_error_without_the_secret(s3: Any) -> None:

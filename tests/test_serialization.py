@@ -829,7 +829,7 @@ def test_runaway_conversions_of_one_value_are_bounded() -> None:
 
     start = time.perf_counter()
     enc = encode_results({"a": mock.MagicMock(), "b": NewEachTime(), "c": 1})
-    assert time.perf_counter() - start < 3
+    assert time.perf_counter() - start < 30  # bounded: an unbounded chain never ends
     data = strict_loads(enc.data)
     assert data["a"]["type"] == "MagicMock"
     assert data["a"]["_serialization_note"] == "converted_to_string"

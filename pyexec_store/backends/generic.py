@@ -8,6 +8,7 @@ has no secret in it.
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -16,7 +17,14 @@ import fsspec
 from fsspec import AbstractFileSystem
 from fsspec.core import strip_protocol
 
-from ..errors import StorageError, redactor, storage_error
+from ..errors import (
+    ConfigError,
+    ConfigTypeError,
+    PyExecStoreError,
+    StorageError,
+    redactor,
+    storage_error,
+)
 from ..layout import check_relative
 from .base import Backend, WriteItem
 
@@ -38,6 +46,11 @@ SECRET_OPTIONS = frozenset(
         "credentials",
     }
 )
+
+
+def strip_userinfo(url: str) -> str:
+    """``url`` without a ``user:password@`` part."""
+    return re.sub(r"(://)[^/@]*@", r"\1", url)
 
 
 def secret_values(options: Mapping[str, Any]) -> list[str]:
@@ -64,7 +77,17 @@ class FsspecBackend(Backend):
 
     def __init__(self, url: str, **storage_options: Any) -> None:
         self.storage_options = dict(storage_options)
-        self.fs, root = self._open_fs(url)
+        try:
+            self.fs, root = self._open_fs(url)
+        except (ImportError, PyExecStoreError):
+            raise
+        except (TypeError, ValueError) as exc:  # options the filesystem does not take
+            redact = redactor(secret_values(self.storage_options))
+            kind = ConfigTypeError if isinstance(exc, TypeError) else ConfigError
+            raise kind(f"cannot open {strip_userinfo(url)}: {redact(str(exc))}") from None
+        except Exception as exc:  # filesystems that connect when created (ftp, sftp)
+            redact = redactor(secret_values(self.storage_options))
+            raise storage_error(exc, "open", strip_userinfo(url), None, redact) from None
         self.root = root.rstrip("/") or "/"
         self._redact = redactor(self.secrets())
         self._exclusive_lock = threading.Lock()
