@@ -27,7 +27,7 @@ from .errors import (
 from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
 from .results import EncodedResults, encode_results
 from .urls import UrlStrategy
-from .writing import IPYNB, JSON, PNG, claim_next, dumps, new_attempt, new_metadata, png_bytes
+from .writing import IPYNB, JSON, PNG, claim_execution, claim_next, dumps, new_attempt, png_bytes
 
 logger = logging.getLogger("pyexec_store")
 
@@ -67,15 +67,6 @@ class ArtifactStore:
         """The key (path relative to the root) of a path inside the store."""
         return self.backend.relative(str(path) if isinstance(path, UPath) else os.fspath(path))
 
-    def _folder(self, ctx: PythonExecutionContext) -> str:
-        if not isinstance(ctx, PythonExecutionContext):
-            raise ConfigTypeError(f"expected a PythonExecutionContext, not {type(ctx).__name__}")
-        if ctx.folder_key is None:
-            if ctx.folder_path is None:
-                raise ConfigError("the execution context has no folder: create_execution() first")
-            ctx.folder_key = self.key(ctx.folder_path)
-        return ctx.folder_key
-
     def url(self, path: StrPath | PurePath, *, expires: int | None = None) -> str:
         """A link to a stored file, by the store's URL strategy.
 
@@ -107,19 +98,7 @@ class ArtifactStore:
             name = layout.DEFAULT_NAME
         if not isinstance(name, str):
             raise ConfigTypeError(f"a name must be a str, not {type(name).__name__}")
-        claimed: list[tuple[str, dict[str, Any]]] = []
-
-        def claim(_: int) -> WriteItem:
-            ex = layout.new_execution(name)
-            meta = new_metadata(ex, name)
-            self.urls.folder_url(ex.folder)  # before the claim: a bad setting orphans nothing
-            # The execution folder and attempts/ are where a container user works.
-            self.backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}", shared_from=ex.folder)
-            claimed.append((ex.folder, meta))
-            return WriteItem(f"{ex.folder}/{layout.METADATA_FILE}", dumps(meta), True, JSON)
-
-        (key,) = claim_next(self.backend, 1, claim)
-        folder, meta = next(c for c in claimed if key.startswith(c[0] + "/"))
+        folder, meta = claim_execution(self.backend, self.urls, name)
         ctx = catalog.new_context(self.backend, self.urls, folder, meta)
         logger.info("Created execution folder: %s", folder)
         return ctx
@@ -153,7 +132,7 @@ class ArtifactStore:
         if error is not None:
             meta["error"] = str(error)
         path = self._update_metadata(ctx, meta)
-        self.backend.sync(self._folder(ctx))  # a finished execution survives a power loss
+        self.backend.sync(_folder(self, ctx))  # a finished execution survives a power loss
         return path
 
     def heartbeat(self, ctx: PythonExecutionContext, interval: float) -> None:
@@ -165,7 +144,7 @@ class ArtifactStore:
         self._update_metadata(ctx, {"heartbeat": now_iso(), "heartbeat_interval": interval})
 
     def _update_metadata(self, ctx: PythonExecutionContext, changes: Mapping[str, Any]) -> UPath:
-        key = f"{self._folder(ctx)}/{layout.METADATA_FILE}"
+        key = f"{_folder(self, ctx)}/{layout.METADATA_FILE}"
         meta = dict(ctx.metadata) or catalog.read_json(self.backend, key)
         meta.update(changes)
         self.backend.write(key, dumps(meta), content_type=JSON)
@@ -199,7 +178,7 @@ class ArtifactStore:
         finishes the job.
         """
         if isinstance(execution, PythonExecutionContext):
-            folder = self._folder(execution)
+            folder = _folder(self, execution)
         else:
             folder = catalog.execution_key(self.backend, execution)
         catalog.delete_execution(self.backend, folder)
@@ -209,14 +188,14 @@ class ArtifactStore:
         """Write ``context.json``, which every notebook's first code cell loads."""
         if not isinstance(data, Mapping):
             raise ConfigTypeError(f"context data must be a mapping, not {type(data).__name__}")
-        key = f"{self._folder(ctx)}/{layout.CONTEXT_FILE}"
+        key = f"{_folder(self, ctx)}/{layout.CONTEXT_FILE}"
         self.backend.write(key, encode_results(dict(data)).data, content_type=JSON)
         ctx.context_file_path = self.backend.upath(key)
         return ctx.context_file_path
 
     def load_context(self, ctx: PythonExecutionContext) -> dict[str, Any]:
         """The dict saved by :meth:`save_context`."""
-        data = catalog.read_json(self.backend, f"{self._folder(ctx)}/{layout.CONTEXT_FILE}")
+        data = catalog.read_json(self.backend, f"{_folder(self, ctx)}/{layout.CONTEXT_FILE}")
         if not isinstance(data, dict):
             raise StorageError("load", "context.json", None, "it does not hold a JSON object")
         return data
@@ -229,7 +208,7 @@ class ArtifactStore:
         ``results`` may also be what :func:`~pyexec_store.encode_results`
         returned (encoded elsewhere, say in the process that ran the code).
         """
-        key = f"{self._folder(ctx)}/{layout.RESULTS_FILE}"
+        key = f"{_folder(self, ctx)}/{layout.RESULTS_FILE}"
         encoded = (
             results
             if isinstance(results, EncodedResults)
@@ -242,7 +221,7 @@ class ArtifactStore:
 
     def load_results(self, ctx: PythonExecutionContext) -> Any:
         """The parsed ``results.json`` (integers beyond 64 bits exact)."""
-        return catalog.read_json(self.backend, f"{self._folder(ctx)}/{layout.RESULTS_FILE}")
+        return catalog.read_json(self.backend, f"{_folder(self, ctx)}/{layout.RESULTS_FILE}")
 
     def load_notebook(self, path: StrPath | PurePath) -> Any:
         """A stored notebook, read and validated: an ``nbformat.NotebookNode``."""
@@ -265,7 +244,7 @@ class ArtifactStore:
         Each figure takes the next free number; one whose number another writer
         took (a resumed copy of this execution) is written again under a new one.
         """
-        folder = self._folder(ctx)
+        folder = _folder(self, ctx)
         pngs = [png_bytes(f) for f in figures]
         keys = claim_next(
             self.backend,
@@ -297,7 +276,7 @@ class ArtifactStore:
         for name, value in (("code", code), ("stage", stage)):
             if not isinstance(value, str):
                 raise ConfigTypeError(f"{name} must be a str, not {type(value).__name__}")
-        folder = self._folder(ctx)
+        folder = _folder(self, ctx)
         if ctx.context_file_path is None:
             logger.warning("Context file not found when creating notebook: %s", folder)
         attempt: list[NotebookAttempt] = []
@@ -332,7 +311,7 @@ class ArtifactStore:
         """Write the final ``notebook.ipynb``: code, results and figures sections."""
         if not isinstance(code, str):
             raise ConfigTypeError(f"code must be a str, not {type(code).__name__}")
-        folder = self._folder(ctx)
+        folder = _folder(self, ctx)
         notebook = notebooks.final_notebook(
             code,
             results=results,
@@ -375,3 +354,14 @@ def _figure_key(store: ArtifactStore, folder: str, figure: StrPath | PurePath) -
         return store.key(figure)
     except ConfigError:
         return text  # outside the store: the notebook links its bare name
+
+
+def _folder(store: ArtifactStore, ctx: PythonExecutionContext) -> str:
+    """The folder key of ``ctx`` (remembered on it once known)."""
+    if not isinstance(ctx, PythonExecutionContext):
+        raise ConfigTypeError(f"expected a PythonExecutionContext, not {type(ctx).__name__}")
+    if ctx.folder_key is None:
+        if ctx.folder_path is None:
+            raise ConfigError("the execution context has no folder: create_execution() first")
+        ctx.folder_key = store.key(ctx.folder_path)
+    return ctx.folder_key

@@ -56,6 +56,28 @@ def claim_next(backend: Backend, count: int, item_for: Callable[[int], WriteItem
     raise StorageExistsError("claim", items[0].path, backend.endpoint(), "no free name")
 
 
+def claim_execution(backend: Backend, urls: UrlStrategy, name: str) -> tuple[str, dict[str, Any]]:
+    """Claim a new execution folder: its key and the metadata it was claimed with.
+
+    The claim is an exclusive create of its metadata (status ``running``), so
+    no two executions ever share a folder.
+    """
+    claimed: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    def claim(_: int) -> WriteItem:
+        ex = layout.new_execution(name)
+        meta = new_metadata(ex, name)
+        urls.folder_url(ex.folder)  # before the claim: a bad link setting orphans nothing
+        # The execution folder and attempts/ are where a container user works.
+        backend.makedirs(f"{ex.folder}/{layout.ATTEMPTS_DIR}", shared_from=ex.folder)
+        key = f"{ex.folder}/{layout.METADATA_FILE}"
+        claimed[key] = (ex.folder, meta)
+        return WriteItem(key, dumps(meta), True, JSON)
+
+    (key,) = claim_next(backend, 1, claim)
+    return claimed[key]
+
+
 def new_metadata(ex: ExecutionName, name: str) -> dict[str, Any]:
     """The metadata a new execution is claimed with (status ``running``).
 
