@@ -45,6 +45,10 @@ class StoreContract:
     def check_link(self, store: ps.ArtifactStore, link: str, key: str) -> None:
         assert link == self.expected_link(store, key)
 
+    def execution_link_key(self, folder: str) -> str:
+        """The key an execution's link names (``ExecutionInfo.url``): its folder by default."""
+        return folder
+
     def test_create_execution_claims_a_folder(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("sensor analysis")
         rel = store.key(ctx.folder_path)
@@ -238,7 +242,7 @@ class StoreContract:
         assert store.list_executions(status="failed")[0].name == "beta"
         assert len(store.list_executions(since="1h")) == 3
         assert store.list_executions(since=datetime.now() + timedelta(hours=1)) == []
-        self.check_link(store, rows[0].url, store.key(a.folder_path))
+        self.check_link(store, rows[0].url, self.execution_link_key(store.key(a.folder_path)))
         spaced = store.create_execution("sensor analysis")  # stored as sensor_analysis
         assert [r.path for r in store.list_executions(name="sensor analysis")] == [
             spaced.folder_path
@@ -373,13 +377,19 @@ class TestS3(StoreContract):
         else:  # a prefix is no object: it is named, not signed
             assert link == f"s3://{BUCKET}/archive/{key}"
 
+    def execution_link_key(self, folder: str) -> str:
+        # A prefix is no object: an execution's link is its final notebook's (its page's,
+        # once it has one).
+        return f"{folder}/notebook.ipynb"
+
     def test_url_is_presigned(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("u")
         key = store.key(ctx.folder_path)
         meta_link = store.url(ctx.folder_path / "execution_metadata.json")
         self.check_link(store, meta_link, key + "/execution_metadata.json")
         assert "X-Amz-Expires=120&" in store.url(ctx.folder_path / "x.json", expires=120)
-        assert ctx.folder_url == f"s3://{BUCKET}/archive/{key}"
+        assert store.urls.folder_url(key) == f"s3://{BUCKET}/archive/{key}"
+        self.check_link(store, ctx.folder_url, f"{key}/notebook.ipynb")
 
 
 def test_layout_names_match_what_is_parsed() -> None:
