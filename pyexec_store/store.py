@@ -17,7 +17,7 @@ from typing import Any
 
 from upath import UPath
 
-from . import catalog, layout, notebooks
+from . import catalog, layout, notebooks, rendering
 from .backends import Backend, WriteItem
 from .errors import (
     ConfigError,
@@ -48,11 +48,14 @@ class ArtifactStore:
         The storage.
     urls
         How links to stored files are made.
+    render_pages
+        Whether :meth:`finish_execution` also writes the execution page.
     """
 
-    def __init__(self, backend: Backend, urls: UrlStrategy) -> None:
+    def __init__(self, backend: Backend, urls: UrlStrategy, *, render_pages: bool = False) -> None:
         self.backend = backend
         self.urls = urls
+        self.render_pages = render_pages
 
     def __repr__(self) -> str:
         return f"ArtifactStore({self.backend.location!r}, url_strategy={type(self.urls).__name__})"
@@ -131,6 +134,7 @@ class ArtifactStore:
         error: str | None = None,
         *,
         details: Mapping[str, Any] | None = None,
+        render: bool | None = None,
     ) -> UPath:
         """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``).
 
@@ -142,7 +146,14 @@ class ArtifactStore:
         details
             More facts to keep in the metadata (``pyexec-store run`` records
             the exit status, duration and output tails here).
+        render
+            Also write the execution page (:meth:`render_page`; default: the
+            store's ``render_pages``). A failure to render is a logged warning.
         """
+        render = self.render_pages if render is None else render
+        if render:
+            rendering.check_available()  # a missing extra fails before any I/O
+        folder = self._folder(ctx)
         meta = {
             "status": "success" if success else "failed",
             "finished_at": now_iso(),
@@ -152,9 +163,36 @@ class ArtifactStore:
         }
         if error is not None:
             meta["error"] = str(error)
+        if render:
+            try:
+                rendering.write_page(self.backend, self.urls, folder, {**ctx.metadata, **meta})
+                meta["page"] = layout.PAGE_FILE
+            except Exception as exc:  # a view of the execution must never lose its outcome
+                logger.warning("Could not render the page of %s: %s", folder, exc)
         path = self._update_metadata(ctx, meta)
-        self.backend.sync(self._folder(ctx))  # a finished execution survives a power loss
+        self.backend.sync(folder)  # a finished execution survives a power loss
+        if "page" in meta:
+            ctx.folder_url = self.urls.execution_url(folder, page=True)
         return path
+
+    def render_page(self, execution: PythonExecutionContext | ExecutionRef) -> UPath:
+        """Write ``execution.html``, the whole execution as one self-contained, offline page.
+
+        ``execution`` is a context, or named as for :meth:`open_execution`. The
+        metadata records the page (``"page"``), so links to the execution open
+        it without a request more. Needs the ``html`` extra, else raises
+        :class:`~pyexec_store.MissingDependencyError`. See docs/views.md.
+        """
+        rendering.check_available()
+        ctx = execution
+        if not isinstance(ctx, PythonExecutionContext):
+            ctx = self.open_execution(ctx)
+        folder = self._folder(ctx)
+        key = rendering.write_page(self.backend, self.urls, folder, dict(ctx.metadata) or None)
+        if ctx.metadata and ctx.metadata.get("page") != layout.PAGE_FILE:
+            self._update_metadata(ctx, {"page": layout.PAGE_FILE})
+        ctx.folder_url = self.urls.execution_url(folder, page=True)
+        return self.backend.upath(key)
 
     def heartbeat(self, ctx: PythonExecutionContext, interval: float) -> None:
         """Record that the writer of a running execution is alive, and when to expect it next.
