@@ -375,3 +375,33 @@ def test_content_disposition_of_any_name() -> None:
     assert content_type("x.IPYNB") == "application/x-ipynb+json"
     assert content_type("notes.txt") == "text/plain"
     assert content_type("blob") == "application/octet-stream"
+
+
+def test_large_results_are_cut_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyexec_store.pageresults import results_html
+
+    deep: Any = 1
+    for _ in range(10):
+        deep = {"level": deep}
+    results = {
+        "rows": list(range(1000)),
+        "records": [{"a": i, "b": -i} for i in range(500)],
+        "text": "y" * 6000,
+        "deep": deep,
+        "wide": {f"k{i}": i for i in range(300)},
+    }
+    text = parse(results_html(results)).text
+    assert "… 900 more items not shown" in text
+    assert "… 300 more rows not shown" in text
+    assert "(1000 more characters)" in text
+    assert "nested deeper than shown here" in text
+    assert "… 100 more keys not shown" in text
+
+    monkeypatch.setattr(rendering, "MAX_RESULTS_BYTES", 100)
+    store = ps.open_store(tmp_path)
+    ctx = store.create_execution("big")
+    store.save_results(ctx, results)
+    store.create_final_notebook(ctx, "x = 1", results=results)
+    page = parse(page_of(store, store.render_page(ctx)))
+    assert "too large to show here" in page.texts["results"]
+    assert "900 more items" not in page.text
