@@ -9,6 +9,8 @@ every other file, so it gets the store's permissions and atomic write.
 from __future__ import annotations
 
 import importlib.util
+import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import catalog, layout
@@ -18,6 +20,8 @@ from .errors import MissingDependencyError, StorageError, StorageNotFoundError
 if TYPE_CHECKING:
     from .pages import PageData
     from .urls import UrlStrategy
+
+logger = logging.getLogger("pyexec_store")
 
 HTML = "text/html; charset=utf-8"
 INSTALL = "pip install 'pyexec-store[html]'"
@@ -154,3 +158,22 @@ def write_page(
     key = f"{folder}/{layout.PAGE_FILE}"
     backend.write(key, html.encode("utf-8", "replace"), content_type=HTML)
     return key
+
+
+def page_or_warning(
+    backend: Backend,
+    urls: UrlStrategy,
+    folder: str,
+    meta: Mapping[str, Any],
+    outcome: Mapping[str, Any],
+) -> bool:
+    """Write the page of an execution about to record ``outcome``; whether it was written.
+
+    A failure is a logged warning: a view of the execution must never cost its outcome.
+    """
+    try:
+        write_page(backend, urls, folder, {**meta, **outcome})
+    except Exception as exc:
+        logger.warning("Could not render the page of %s: %s", folder, exc)
+        return False
+    return True

@@ -163,12 +163,10 @@ class ArtifactStore:
         }
         if error is not None:
             meta["error"] = str(error)
-        if render:
-            try:
-                rendering.write_page(self.backend, self.urls, folder, {**ctx.metadata, **meta})
-                meta["page"] = layout.PAGE_FILE
-            except Exception as exc:  # a view of the execution must never lose its outcome
-                logger.warning("Could not render the page of %s: %s", folder, exc)
+        if render and rendering.page_or_warning(
+            self.backend, self.urls, folder, ctx.metadata, meta
+        ):
+            meta["page"] = layout.PAGE_FILE
         path = self._update_metadata(ctx, meta)
         self.backend.sync(folder)  # a finished execution survives a power loss
         if "page" in meta:
