@@ -12,7 +12,7 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[s3,cli,test,dev]'
+	$(PY) -m pip install --quiet -e '.[s3,cli,html,test,dev]'
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -186,7 +186,7 @@ def info(
         # The metadata's time has microseconds: it orders executions within a second.
         created_at=_time(meta.get("created_at")) or ex.created_at,
         status=status_of(meta),
-        url=urls.folder_url(ex.folder),
+        url=urls.execution_url(ex.folder, page=meta.get("page") == layout.PAGE_FILE),
         finished_at=_time(meta.get("finished_at")),
         attempts=_count(attempts),
         error=str(error) if error is not None else None,
@@ -214,7 +214,7 @@ def new_context(
     """The context of the execution in ``folder``."""
     return PythonExecutionContext(
         folder_path=backend.upath(folder),
-        folder_url=urls.folder_url(folder),
+        folder_url=urls.execution_url(folder, page=meta.get("page") == layout.PAGE_FILE),
         attempts_folder=backend.upath(f"{folder}/{layout.ATTEMPTS_DIR}"),
         folder_key=folder,
         metadata=meta,

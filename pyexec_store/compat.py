@@ -12,6 +12,7 @@ difference from the original is in docs/compat.md.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -25,7 +26,7 @@ from . import layout
 from .backends import backend_class, read_file_url, split_protocol, store_url, write_file_url
 from .backends.generic import secret_values
 from .backends.local import LocalBackend
-from .catalog import parse_json
+from .catalog import parse_json, read_json
 from .config import open_store
 from .errors import (
     ConfigError,
@@ -33,13 +34,14 @@ from .errors import (
     PathEscapeError,
     PyExecStoreError,
     ResultsWriteError,
+    StorageError,
     StorageNotFoundError,
     redactor,
 )
 from .models import NotebookType, PythonExecutionContext, StorePath
 from .results import encode_results
 from .store import ArtifactStore
-from .urls.presigned import PresignedUrls
+from .urls import OPENING_SCHEMES
 from .writing import JSON
 
 logger = logging.getLogger("pyexec_store")
@@ -135,10 +137,9 @@ class FileManager:
 
     def create_execution_folder(self, name: str = "python_executor") -> PythonExecutionContext:
         """Claim a new execution folder; returns its context."""
-        ctx = self.store.create_execution(name)
-        if ctx.folder_key is not None:
-            ctx.folder_url = self._folder_link(ctx.folder_key)
-        return ctx
+        # Its folder_url opens: on S3 the presigned link of its final notebook (a
+        # folder is no object), of its page once it has one.
+        return self.store.create_execution(name)
 
     def save_results(
         self, results: dict[str, Any], folder_path: StorePath | str | os.PathLike[str] | None
@@ -213,11 +214,18 @@ class FileManager:
         """The link a person gets for the execution folder ``key``.
 
         Presigned links name objects, and a folder is none (its link would be
-        a 404): the folder's link is its final notebook's.
+        a 404): the folder's link is its page's when it has one (its metadata
+        says so), else its final notebook's.
         """
-        if isinstance(self.store.urls, PresignedUrls):
-            return self.store.urls.url(f"{key}/{layout.FINAL_NOTEBOOK}")
-        return self.store.urls.folder_url(key)
+        urls = self.store.urls
+        link = urls.folder_url(key)
+        if link.startswith(OPENING_SCHEMES):
+            return link
+        page = False
+        with contextlib.suppress(StorageError):
+            meta = read_json(self.store.backend, f"{key}/{layout.METADATA_FILE}")
+            page = isinstance(meta, dict) and meta.get("page") == layout.PAGE_FILE
+        return urls.execution_url(key, page=page)
 
 
 class NotebookManager:

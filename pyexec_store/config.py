@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
+from . import rendering
 from .backends import backend_class, get_backend, split_protocol, store_url
 from .errors import ConfigError, ConfigTypeError
 from .registry import URL_STRATEGIES
@@ -55,6 +56,7 @@ ENV_OPTIONS: dict[str, Callable[[str], Any]] = {
     "permissions": _permissions,
     "deadline": _float,
     "durable": _bool,  # local stores
+    "render_pages": _bool,  # the store's own
 }
 
 
@@ -83,6 +85,7 @@ def open_store(
     jupyter_base_url: str | None = None,
     jupyter_prefix: str | None = None,
     permissions: PermissionPolicy | int | None = None,
+    render_pages: bool | None = None,
     **storage_options: Any,
 ) -> ArtifactStore:
     """Open the store at ``url``.
@@ -104,6 +107,9 @@ def open_store(
         path of ``executed_scripts/`` under its root (default ``executed_scripts``).
     permissions
         Local stores: ``"group"`` (default), ``"container"``, ``"private"`` or an int mode.
+    render_pages
+        Whether ``finish_execution`` also writes the execution page,
+        ``execution.html`` (default ``False``; needs the ``html`` extra).
     durable (in ``storage_options``)
         Local stores: ``None`` (default) syncs each execution to disk once, when
         it finishes; ``True`` syncs every write; ``False`` never syncs.
@@ -139,12 +145,26 @@ def open_store(
         env.pop("url_strategy", None)
     text = store_url(url if url is not None else os.environ.get(ENV_PREFIX + "URL") or DEFAULT_URL)
     try:
-        return _open(text, url_strategy, options, env)
+        render = _render_pages(render_pages, env.get("render_pages"))
+        store = _open(text, url_strategy, options, env)
+        store.render_pages = render
+        return store
     except (ConfigError, ConfigTypeError) as exc:
         for name, (_, var) in env.items():
             if name in str(exc):
                 raise type(exc)(f"{exc} (set by {var})") from None
         raise
+
+
+def _render_pages(value: object, env: tuple[Any, str] | None) -> bool:
+    """The ``render_pages`` setting, checked: a bool, and the ``html`` extra when true."""
+    if value is None:
+        value = env[0] if env is not None else False
+    if not isinstance(value, bool):
+        raise ConfigTypeError(f"render_pages must be True or False, not {value!r}")
+    if value:
+        rendering.check_available()
+    return value
 
 
 def _open(
@@ -170,7 +190,7 @@ def _open(
             rest[name] = value
     for name, (value, _) in env.items():
         # The environment serves every store: a setting this one cannot use is skipped.
-        if name == "url_strategy":
+        if name in ("url_strategy", "render_pages"):  # not the backend's or the strategy's
             continue
         if name in strategy_cls.options:
             link[name] = value

@@ -23,6 +23,7 @@ METADATA_FILE = "execution_metadata.json"
 CONTEXT_FILE = "context.json"
 RESULTS_FILE = "results.json"
 FINAL_NOTEBOOK = "notebook.ipynb"
+PAGE_FILE = "execution.html"  # the whole execution as one self-contained page
 DEFAULT_NAME = "python_executor"
 MAX_NAME_LENGTH = 64
 

@@ -3,10 +3,11 @@
 The work behind ``pyexec-store run``: claim an execution, save the context and
 a ``pre_execution`` attempt notebook, run the script (streaming its output live
 while keeping the tails), then store its ``results``, its open matplotlib
-figures, a failure attempt notebook if it failed, the final notebook, and the
-metadata (times, exit status, error, output tails). The script runs in a
-separate Python process (:mod:`pyexec_store.cli._child`) that never sees the
-store's credentials; its artifacts reach the store from here.
+figures, a failure attempt notebook if it failed, the final notebook, the
+execution page (with the ``html`` extra) and the metadata (times, exit status,
+error, output tails). The script runs in a separate Python process
+(:mod:`pyexec_store.cli._child`) that never sees the store's credentials; its
+artifacts reach the store from here.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import rendering
 from .errors import ConfigError, StorageError
 from .models import PythonExecutionContext
 from .results import EncodedResults
@@ -266,7 +268,9 @@ def _record(
         "stdout_tail": tails["stdout"],
         "stderr_tail": tails["stderr"],
     }
-    store.finish_execution(ctx, success=error is None, error=error, details=details)
+    # The page too, where the html extra is installed (a failure to render is a warning).
+    render = True if rendering.available() else None
+    store.finish_execution(ctx, success=error is None, error=error, details=details, render=render)
     folder = ctx.folder_key or ""
     links = {
         name: (store.urls.url(f"{folder}/{name}"), size)

@@ -17,25 +17,22 @@ from typing import Any
 
 from upath import UPath
 
-from . import catalog, layout, notebooks
+from . import catalog, layout, notebooks, rendering
 from .backends import Backend, WriteItem
 from .errors import (
     ConfigError,
     ConfigTypeError,
-    StorageError,
 )
-from .models import ExecutionInfo, NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
+from .models import NotebookAttempt, NotebookType, PythonExecutionContext, now_iso
+from .reader import ExecutionRef, StoreReader, StrPath, folder_key
 from .results import EncodedResults, encode_results
 from .urls import UrlStrategy
 from .writing import IPYNB, JSON, PNG, claim_execution, claim_next, dumps, new_attempt, png_bytes
 
 logger = logging.getLogger("pyexec_store")
 
-StrPath = str | os.PathLike[str] | UPath
-ExecutionRef = StrPath | PurePath | ExecutionInfo
 
-
-class ArtifactStore:
+class ArtifactStore(StoreReader):
     """Where an executor keeps what every execution leaves behind.
 
     Open one with :func:`~pyexec_store.open_store`. Methods take paths as a
@@ -48,37 +45,13 @@ class ArtifactStore:
         The storage.
     urls
         How links to stored files are made.
+    render_pages
+        Whether :meth:`finish_execution` also writes the execution page.
     """
 
-    def __init__(self, backend: Backend, urls: UrlStrategy) -> None:
-        self.backend = backend
-        self.urls = urls
-
-    def __repr__(self) -> str:
-        return f"ArtifactStore({self.backend.location!r}, url_strategy={type(self.urls).__name__})"
-
-    @property
-    def root(self) -> UPath:
-        """The store's root folder."""
-        return self.backend.upath("")
-
-    # -- paths --------------------------------------------------------------
-    def key(self, path: StrPath | PurePath) -> str:
-        """The key (path relative to the root) of a path inside the store."""
-        return self.backend.relative(str(path) if isinstance(path, UPath) else os.fspath(path))
-
-    def url(self, path: StrPath | PurePath, *, expires: int | None = None) -> str:
-        """A link to a stored file, by the store's URL strategy.
-
-        Parameters
-        ----------
-        path
-            A path inside the store (as returned by the other methods), or a
-            path relative to the store root.
-        expires
-            Lifetime in seconds, for strategies whose links expire.
-        """
-        return self.urls.url(self.key(path), expires=expires)
+    def __init__(self, backend: Backend, urls: UrlStrategy, *, render_pages: bool = False) -> None:
+        super().__init__(backend, urls)
+        self.render_pages = render_pages
 
     # -- lifecycle ----------------------------------------------------------
     def create_execution(self, name: str = layout.DEFAULT_NAME) -> PythonExecutionContext:
@@ -110,6 +83,7 @@ class ArtifactStore:
         error: str | None = None,
         *,
         details: Mapping[str, Any] | None = None,
+        render: bool | None = None,
     ) -> UPath:
         """Record the outcome in ``execution_metadata.json`` (status ``success`` or ``failed``).
 
@@ -121,7 +95,14 @@ class ArtifactStore:
         details
             More facts to keep in the metadata (``pyexec-store run`` records
             the exit status, duration and output tails here).
+        render
+            Also write the execution page (:meth:`render_page`; default: the
+            store's ``render_pages``). A failure to render is a logged warning.
         """
+        render = self.render_pages if render is None else render
+        if render:
+            rendering.check_available()  # a missing extra fails before any I/O
+        folder = folder_key(self, ctx)
         meta = {
             "status": "success" if success else "failed",
             "finished_at": now_iso(),
@@ -131,9 +112,34 @@ class ArtifactStore:
         }
         if error is not None:
             meta["error"] = str(error)
+        if render and rendering.page_or_warning(
+            self.backend, self.urls, folder, ctx.metadata, meta
+        ):
+            meta["page"] = layout.PAGE_FILE
         path = self._update_metadata(ctx, meta)
-        self.backend.sync(_folder(self, ctx))  # a finished execution survives a power loss
+        self.backend.sync(folder)  # a finished execution survives a power loss
+        if "page" in meta:
+            ctx.folder_url = self.urls.execution_url(folder, page=True)
         return path
+
+    def render_page(self, execution: PythonExecutionContext | ExecutionRef) -> UPath:
+        """Write ``execution.html``, the whole execution as one self-contained, offline page.
+
+        ``execution`` is a context, or named as for :meth:`open_execution`. The
+        metadata records the page (``"page"``), so links to the execution open
+        it without a request more. Needs the ``html`` extra, else raises
+        :class:`~pyexec_store.MissingDependencyError`. See docs/views.md.
+        """
+        rendering.check_available()
+        ctx = execution
+        if not isinstance(ctx, PythonExecutionContext):
+            ctx = self.open_execution(ctx)
+        folder = folder_key(self, ctx)
+        key = rendering.write_page(self.backend, self.urls, folder, dict(ctx.metadata) or None)
+        if ctx.metadata and ctx.metadata.get("page") != layout.PAGE_FILE:
+            self._update_metadata(ctx, {"page": layout.PAGE_FILE})
+        ctx.folder_url = self.urls.execution_url(folder, page=True)
+        return self.backend.upath(key)
 
     def heartbeat(self, ctx: PythonExecutionContext, interval: float) -> None:
         """Record that the writer of a running execution is alive, and when to expect it next.
@@ -144,31 +150,12 @@ class ArtifactStore:
         self._update_metadata(ctx, {"heartbeat": now_iso(), "heartbeat_interval": interval})
 
     def _update_metadata(self, ctx: PythonExecutionContext, changes: Mapping[str, Any]) -> UPath:
-        key = f"{_folder(self, ctx)}/{layout.METADATA_FILE}"
+        key = f"{folder_key(self, ctx)}/{layout.METADATA_FILE}"
         meta = dict(ctx.metadata) or catalog.read_json(self.backend, key)
         meta.update(changes)
         self.backend.write(key, dumps(meta), content_type=JSON)
         ctx.metadata = meta
         return self.backend.upath(key)
-
-    def open_execution(self, execution: ExecutionRef) -> PythonExecutionContext:
-        """Resume an execution: numbering continues after what is stored.
-
-        Parameters
-        ----------
-        execution
-            Its id (``"aa5972ac"``), its folder name, its path or URL, or a row
-            of :meth:`list_executions`. Folders without metadata (written by
-            the original module) open too.
-
-        Raises
-        ------
-        StorageNotFoundError
-            If nothing is stored there, or no execution has that id.
-        ConfigError
-            If an id is ambiguous or a path is no execution folder.
-        """
-        return catalog.open_execution(self.backend, self.urls, execution)
 
     def delete_execution(self, execution: ExecutionRef | PythonExecutionContext) -> None:
         """Delete a whole execution, safely if interrupted.
@@ -178,7 +165,7 @@ class ArtifactStore:
         finishes the job.
         """
         if isinstance(execution, PythonExecutionContext):
-            folder = _folder(self, execution)
+            folder = folder_key(self, execution)
         else:
             folder = catalog.execution_key(self.backend, execution)
         catalog.delete_execution(self.backend, folder)
@@ -188,17 +175,10 @@ class ArtifactStore:
         """Write ``context.json``, which every notebook's first code cell loads."""
         if not isinstance(data, Mapping):
             raise ConfigTypeError(f"context data must be a mapping, not {type(data).__name__}")
-        key = f"{_folder(self, ctx)}/{layout.CONTEXT_FILE}"
+        key = f"{folder_key(self, ctx)}/{layout.CONTEXT_FILE}"
         self.backend.write(key, encode_results(dict(data)).data, content_type=JSON)
         ctx.context_file_path = self.backend.upath(key)
         return ctx.context_file_path
-
-    def load_context(self, ctx: PythonExecutionContext) -> dict[str, Any]:
-        """The dict saved by :meth:`save_context`."""
-        data = catalog.read_json(self.backend, f"{_folder(self, ctx)}/{layout.CONTEXT_FILE}")
-        if not isinstance(data, dict):
-            raise StorageError("load", "context.json", None, "it does not hold a JSON object")
-        return data
 
     def save_results(
         self, ctx: PythonExecutionContext, results: Any, *, indent: int | None = 2
@@ -208,7 +188,7 @@ class ArtifactStore:
         ``results`` may also be what :func:`~pyexec_store.encode_results`
         returned (encoded elsewhere, say in the process that ran the code).
         """
-        key = f"{_folder(self, ctx)}/{layout.RESULTS_FILE}"
+        key = f"{folder_key(self, ctx)}/{layout.RESULTS_FILE}"
         encoded = (
             results
             if isinstance(results, EncodedResults)
@@ -218,14 +198,6 @@ class ArtifactStore:
             logger.warning("results.json: %s", warning)
         self.backend.write(key, encoded.data, content_type=JSON)
         return self.backend.upath(key)
-
-    def load_results(self, ctx: PythonExecutionContext) -> Any:
-        """The parsed ``results.json`` (integers beyond 64 bits exact)."""
-        return catalog.read_json(self.backend, f"{_folder(self, ctx)}/{layout.RESULTS_FILE}")
-
-    def load_notebook(self, path: StrPath | PurePath) -> Any:
-        """A stored notebook, read and validated: an ``nbformat.NotebookNode``."""
-        return catalog.load_notebook(self.backend, self.key(path))
 
     def save_figure(self, ctx: PythonExecutionContext, figure: Any) -> UPath:
         """Write the next ``figures/figure_NN.png``.
@@ -244,7 +216,7 @@ class ArtifactStore:
         Each figure takes the next free number; one whose number another writer
         took (a resumed copy of this execution) is written again under a new one.
         """
-        folder = _folder(self, ctx)
+        folder = folder_key(self, ctx)
         pngs = [png_bytes(f) for f in figures]
         keys = claim_next(
             self.backend,
@@ -276,7 +248,7 @@ class ArtifactStore:
         for name, value in (("code", code), ("stage", stage)):
             if not isinstance(value, str):
                 raise ConfigTypeError(f"{name} must be a str, not {type(value).__name__}")
-        folder = _folder(self, ctx)
+        folder = folder_key(self, ctx)
         if ctx.context_file_path is None:
             logger.warning("Context file not found when creating notebook: %s", folder)
         attempt: list[NotebookAttempt] = []
@@ -311,7 +283,7 @@ class ArtifactStore:
         """Write the final ``notebook.ipynb``: code, results and figures sections."""
         if not isinstance(code, str):
             raise ConfigTypeError(f"code must be a str, not {type(code).__name__}")
-        folder = _folder(self, ctx)
+        folder = folder_key(self, ctx)
         notebook = notebooks.final_notebook(
             code,
             results=results,
@@ -326,23 +298,6 @@ class ArtifactStore:
         return self.backend.upath(key)
 
     # -- listing ------------------------------------------------------------
-    def list_executions(
-        self, name: str | None = None, since: Any = None, status: str | None = None
-    ) -> list[ExecutionInfo]:
-        """The executions in the store, oldest first.
-
-        Parameters
-        ----------
-        name
-            Keep executions with this name (as given to :meth:`create_execution`),
-            or whose name matches this shell pattern (``"sensor_*"``).
-        since
-            A ``datetime``, a ``timedelta`` or an age like ``"7d"``.
-        status
-            One of ``running``, ``success``, ``failed``, ``interrupted``,
-            ``unknown``, ``deleting``; anything else is a ``ValueError``.
-        """
-        return catalog.list_executions(self.backend, self.urls, name, since, status)
 
 
 def _figure_key(store: ArtifactStore, folder: str, figure: StrPath | PurePath) -> str:
@@ -354,14 +309,3 @@ def _figure_key(store: ArtifactStore, folder: str, figure: StrPath | PurePath) -
         return store.key(figure)
     except ConfigError:
         return text  # outside the store: the notebook links its bare name
-
-
-def _folder(store: ArtifactStore, ctx: PythonExecutionContext) -> str:
-    """The folder key of ``ctx`` (remembered on it once known)."""
-    if not isinstance(ctx, PythonExecutionContext):
-        raise ConfigTypeError(f"expected a PythonExecutionContext, not {type(ctx).__name__}")
-    if ctx.folder_key is None:
-        if ctx.folder_path is None:
-            raise ConfigError("the execution context has no folder: create_execution() first")
-        ctx.folder_key = store.key(ctx.folder_path)
-    return ctx.folder_key

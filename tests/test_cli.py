@@ -205,8 +205,11 @@ def test_run_on_s3_uploads_the_artifacts(tmp_path: Path, s3: Any) -> None:
     (row,) = store.list_executions()
     assert (row.status, row.figures) == ("success", 2)
     link = invoke("url", row.execution_id, "--store", url, "-o", option).stdout.strip()
-    with urllib.request.urlopen(link, timeout=10) as response:  # the final notebook, presigned
-        assert json.loads(response.read())["nbformat"] == 4
+    assert link.split("?")[0] == row.url.split("?")[0]  # the execution page (run renders it)
+    assert link.split("?")[0].endswith("/execution.html")
+    with urllib.request.urlopen(link, timeout=10) as response:
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert b"<!DOCTYPE html>" in response.read()
     results = invoke(
         "url",
         f"{store.key(row.path)}/results.json",

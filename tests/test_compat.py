@@ -357,7 +357,9 @@ def test_links_a_person_gets_on_s3_open(s3: Any, strategy: str | None) -> None:
     for link in (ctx.folder_url, fm._create_jupyter_url(ctx.folder_path)):
         assert link.startswith(s3.endpoint_url) and "X-Amz-Signature=" in link
         assert urlsplit(link).path.endswith(f"/{ctx.folder_path.name}/notebook.ipynb")
-        assert status_of(link) == 404  # not written yet
+        # Not written yet. (S3 answers 404, or 403 to a signer without s3:ListBucket; moto
+        # answers 403 to a missing key's link that carries response-content-* overrides.)
+        assert status_of(link) in (403, 404)
     nm.create_attempt_notebook(context=ctx, code="x = 1")
     final = nm.create_final_notebook(context=ctx, code="x = 1")
     assert status_of(ctx.folder_url) == 200

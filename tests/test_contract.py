@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import threading
 from datetime import datetime, timedelta
@@ -44,6 +45,10 @@ class StoreContract:
 
     def check_link(self, store: ps.ArtifactStore, link: str, key: str) -> None:
         assert link == self.expected_link(store, key)
+
+    def execution_link_key(self, folder: str, page: bool = False) -> str:
+        """The key an execution's link names (``ExecutionInfo.url``): its folder by default."""
+        return folder
 
     def test_create_execution_claims_a_folder(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("sensor analysis")
@@ -238,7 +243,7 @@ class StoreContract:
         assert store.list_executions(status="failed")[0].name == "beta"
         assert len(store.list_executions(since="1h")) == 3
         assert store.list_executions(since=datetime.now() + timedelta(hours=1)) == []
-        self.check_link(store, rows[0].url, store.key(a.folder_path))
+        self.check_link(store, rows[0].url, self.execution_link_key(store.key(a.folder_path)))
         spaced = store.create_execution("sensor analysis")  # stored as sensor_analysis
         assert [r.path for r in store.list_executions(name="sensor analysis")] == [
             spaced.folder_path
@@ -246,6 +251,23 @@ class StoreContract:
 
     def test_list_executions_on_an_empty_store(self, store: ps.ArtifactStore) -> None:
         assert store.list_executions() == []
+
+    def test_render_page(self, store: ps.ArtifactStore) -> None:
+        ctx = store.create_execution("page")
+        store.save_results(ctx, {"answer": 42})
+        figure = store.save_figure(ctx, PNG)
+        store.create_final_notebook(ctx, "x = 1", results={"answer": 42}, figure_paths=[figure])
+        store.finish_execution(ctx, success=True, render=True)
+        key = store.key(ctx.folder_path)
+        page = self.read(store, ctx.folder_path / "execution.html").decode()
+        assert "<!DOCTYPE html>" in page and "answer" in page
+        assert base64.b64encode(PNG).decode() in page  # the figure, embedded
+        assert self.files(store, ctx) >= {"execution.html", "execution_metadata.json"}
+        (row,) = store.list_executions(name="page")
+        assert ctx.metadata["page"] == "execution.html"
+        self.check_link(store, row.url, self.execution_link_key(key, page=True))
+        again = store.render_page(ctx.folder_path.name)  # by name, as archive tools do
+        assert again == store.backend.upath(f"{key}/execution.html")
 
     def test_paths_cannot_escape(self, store: ps.ArtifactStore) -> None:
         with pytest.raises(ps.PathEscapeError):
@@ -364,7 +386,7 @@ class TestS3(StoreContract):
         return ps.open_store(f"s3://{BUCKET}/archive", **s3_options(s3))
 
     def check_link(self, store: ps.ArtifactStore, link: str, key: str) -> None:
-        if key.endswith((".ipynb", ".json", ".png")):  # objects: presigned GET links
+        if key.endswith((".ipynb", ".json", ".png", ".html")):  # objects: presigned GET links
             parts = urlsplit(link)
             query = parse_qs(parts.query)
             assert f"{parts.scheme}://{parts.netloc}" == self.endpoint
@@ -373,13 +395,19 @@ class TestS3(StoreContract):
         else:  # a prefix is no object: it is named, not signed
             assert link == f"s3://{BUCKET}/archive/{key}"
 
+    def execution_link_key(self, folder: str, page: bool = False) -> str:
+        # A prefix is no object: an execution's link is its final notebook's (its page's,
+        # once it has one).
+        return f"{folder}/{'execution.html' if page else 'notebook.ipynb'}"
+
     def test_url_is_presigned(self, store: ps.ArtifactStore) -> None:
         ctx = store.create_execution("u")
         key = store.key(ctx.folder_path)
         meta_link = store.url(ctx.folder_path / "execution_metadata.json")
         self.check_link(store, meta_link, key + "/execution_metadata.json")
         assert "X-Amz-Expires=120&" in store.url(ctx.folder_path / "x.json", expires=120)
-        assert ctx.folder_url == f"s3://{BUCKET}/archive/{key}"
+        assert store.urls.folder_url(key) == f"s3://{BUCKET}/archive/{key}"
+        self.check_link(store, ctx.folder_url, f"{key}/notebook.ipynb")
 
 
 def test_layout_names_match_what_is_parsed() -> None:

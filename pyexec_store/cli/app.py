@@ -114,6 +114,7 @@ def register() -> None:
     cli.add_command(browse.ls)
     cli.add_command(browse.show)
     cli.add_command(browse.url)
+    cli.add_command(browse.view)
 
 
 register()

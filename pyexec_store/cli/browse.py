@@ -1,7 +1,8 @@
-"""``ls``, ``show`` and ``url``: find executions again, see what they did, link them."""
+"""``ls``, ``show``, ``url`` and ``view``: find executions again, see what they did, link them."""
 
 from __future__ import annotations
 
+import webbrowser
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from .. import catalog, layout
 from ..catalog import execution_key
 from ..models import STATUSES, ExecutionInfo
 from ..store import ArtifactStore
+from ..urls import OPENING_SCHEMES
 from .app import make_store, store_options
 
 STATUS_STYLE = {
@@ -53,15 +55,9 @@ def human_size(size: int) -> str:
 
 
 def execution_link(store: ArtifactStore, row: ExecutionInfo) -> str:
-    """A link that opens: the folder where links to folders open, else the final notebook."""
-    key = store.key(row.path)
-    link = store.urls.folder_url(key)
-    if link.startswith(("http://", "https://", "file://")) or row.status not in (
-        "success",
-        "failed",
-    ):
-        return link
-    return store.urls.url(f"{key}/{layout.FINAL_NOTEBOOK}")
+    """A link that opens: the folder where links to folders open, else (S3) the
+    execution page, or the final notebook while there is no page."""
+    return row.url
 
 
 def row_json(store: ArtifactStore, row: ExecutionInfo) -> dict[str, Any]:
@@ -229,13 +225,56 @@ def url(
         click.echo(store.url(target, expires=expires))
         return
     folder_link = store.urls.folder_url(key)
-    if folder_link.startswith(("http://", "https://", "file://")):
+    if folder_link.startswith(OPENING_SCHEMES):
         click.echo(folder_link)
         return
-    # Folders have no link here (S3): the final notebook's, once it exists.
-    if layout.FINAL_NOTEBOOK in store.backend.find(key):
-        click.echo(store.url(f"{key}/{layout.FINAL_NOTEBOOK}", expires=expires))
-        return
+    # Folders have no link here (S3): the page's, else the final notebook's, once written.
+    files = store.backend.find(key)
+    for name in (layout.PAGE_FILE, layout.FINAL_NOTEBOOK):
+        if name in files:
+            click.echo(store.url(f"{key}/{name}", expires=expires))
+            return
     raise click.ClickException(
-        f"{target}: no file to link yet (the execution has no final notebook)"
+        f"{target}: no file to link yet (the execution has no page and no final notebook)"
     )
+
+
+@click.command()
+@click.argument("execution")
+@store_options
+@click.option("--render", is_flag=True, help="Render the page first (again if it exists).")
+@click.option("--print", "print_only", is_flag=True, help="Print the link; open no browser.")
+@click.option(
+    "--expires", type=click.IntRange(min=1), metavar="SECONDS", help="Lifetime of a presigned link."
+)
+def view(
+    execution: str,
+    store_url: str | None,
+    options: dict[str, Any],
+    render: bool,
+    print_only: bool,
+    expires: int | None,
+) -> None:
+    """Open the execution page (execution.html) in the default browser.
+
+    EXECUTION is its id (8 hex digits), its folder name, or its path. Where no
+    browser can be started, the link is printed instead.
+    """
+    store = make_store(store_url, options)
+    key = execution_key(store.backend, execution)
+    page = f"{key}/{layout.PAGE_FILE}"
+    if render:
+        store.render_page(key)
+    elif layout.PAGE_FILE not in store.backend.find(key):
+        raise click.ClickException(
+            f"{execution} has no page yet: render it with "
+            f"'pyexec-store view {execution} --render' (needs pip install 'pyexec-store[html]')"
+        )
+    # On local disk the file itself: the page needs no server.
+    link = store.backend.uri(page)
+    if not link.startswith("file://"):
+        link = store.url(page, expires=expires)
+    if not link.startswith(OPENING_SCHEMES):
+        raise click.ClickException(f"no browser can open {link} (choose another url strategy)")
+    if print_only or not webbrowser.open(link):
+        click.echo(link)

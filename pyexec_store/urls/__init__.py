@@ -11,6 +11,12 @@ Strategies are found by name in :data:`pyexec_store.registry.URL_STRATEGIES`.
 
 from __future__ import annotations
 
-from .base import MAX_EXPIRES, UrlStrategy, check_expires, check_http_url
+from .base import MAX_EXPIRES, OPENING_SCHEMES, UrlStrategy, check_expires, check_http_url
 
-__all__ = ["MAX_EXPIRES", "UrlStrategy", "check_expires", "check_http_url"]
+__all__ = [
+    "MAX_EXPIRES",
+    "OPENING_SCHEMES",
+    "UrlStrategy",
+    "check_expires",
+    "check_http_url",
+]

@@ -15,8 +15,11 @@ from urllib.parse import urlsplit
 
 from ..backends.base import Backend, reject_unknown_options
 from ..errors import ConfigError, ConfigTypeError
+from ..layout import FINAL_NOTEBOOK, PAGE_FILE
 
 MAX_EXPIRES = 7 * 24 * 3600  # SigV4's limit
+#: Links a browser opens (``s3://`` and ``memory://`` name a place, they open nothing).
+OPENING_SCHEMES = ("http://", "https://", "file://")
 
 
 class UrlStrategy(ABC):
@@ -55,6 +58,19 @@ class UrlStrategy(ABC):
     def folder_url(self, key: str) -> str:
         """The link to a folder; by default the same rule as for a file."""
         return self.url(key)
+
+    def execution_url(self, folder: str, *, page: bool = False) -> str:
+        """The link a person opens for the execution in ``folder``.
+
+        The folder's link where it opens in a browser (``file``, ``jupyter``);
+        else, where file links open (``presigned``), the execution page's when
+        it has one (``page``), or else the final notebook's; else the folder's.
+        """
+        link = self.folder_url(folder)
+        if link.startswith(OPENING_SCHEMES):
+            return link
+        target = self.url(f"{folder}/{PAGE_FILE if page else FINAL_NOTEBOOK}")
+        return target if target.startswith(OPENING_SCHEMES) else link
 
 
 def check_http_url(name: str, url: object) -> str:

@@ -11,11 +11,41 @@ links: it provides ``s3_object(key)`` and ``s3_signing()`` (see :class:`SignsS3`
 
 from __future__ import annotations
 
+import mimetypes
+import re
 from typing import Any, ClassVar, Protocol, runtime_checkable
+from urllib.parse import quote
 
 from ..backends.base import Backend
 from ..errors import ConfigError
 from .base import UrlStrategy, check_expires, check_http_url
+
+#: Content types of the files an execution holds; others by :mod:`mimetypes`.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".ipynb": "application/x-ipynb+json",
+    ".json": "application/json",
+    ".png": "image/png",
+}
+_UNSAFE_IN_QUOTES = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+def content_type(filename: str) -> str:
+    """The content type a link serves ``filename`` as, by its extension."""
+    suffix = "." + filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(filename, strict=False)
+    return guessed or "application/octet-stream"
+
+
+def content_disposition(filename: str) -> str:
+    """``inline; filename="..."`` (RFC 6266), with the UTF-8 name too when it is not ASCII."""
+    plain = _UNSAFE_IN_QUOTES.sub("_", filename)
+    value = f'inline; filename="{plain}"'
+    if plain != filename:
+        value += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return value
 
 
 @runtime_checkable
@@ -76,8 +106,16 @@ class PresignedUrls(UrlStrategy):
     def url(self, key: str, *, expires: int | None = None) -> str:
         bucket, name = self.signer.s3_object(key)
         seconds = check_expires(expires) if expires is not None else self.expires
+        filename = key.rsplit("/", 1)[-1]
+        params = {
+            "Bucket": bucket,
+            "Key": name,
+            # Shown in the browser (a page, a figure), and saved under its own name.
+            "ResponseContentDisposition": content_disposition(filename),
+            "ResponseContentType": content_type(filename),
+        }
         url: str = self._client.generate_presigned_url(
-            "get_object", Params={"Bucket": bucket, "Key": name}, ExpiresIn=seconds
+            "get_object", Params=params, ExpiresIn=seconds
         )
         return url
 
