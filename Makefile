@@ -31,7 +31,7 @@ test-lowest: $(STAMP)
 	$(PYTHON) -m venv $(LOWEST)
 	$(PY) .ci/floors.py constraints > $(LOWEST)/floors.txt
 	$(VENV)/bin/uv pip install --quiet --python $(LOWEST)/bin/python \
-		--constraint $(LOWEST)/floors.txt -e '.[s3,cli,test]'
+		--constraint $(LOWEST)/floors.txt -e '.[s3,cli,html,test]'
 	$(LOWEST)/bin/python .ci/floors.py check
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
 

@@ -25,7 +25,7 @@ except ModuleNotFoundError:  # Python 3.10: the copy pip carries
     from pip._vendor import tomli as tomllib
 
 PYPROJECT = Path(__file__).resolve().parent.parent / "pyproject.toml"
-EXTRAS = ("s3", "cli")
+EXTRAS = ("s3", "cli", "html")
 
 
 def floors() -> dict[str, Version]:
