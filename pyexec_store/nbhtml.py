@@ -26,7 +26,6 @@ import nbformat
 from jinja2 import pass_context
 from mistune.util import striptags
 from nbconvert import HTMLExporter
-from nbconvert.filters import markdown_mistune
 from nbconvert.filters.markdown_mistune import IPythonRenderer, MarkdownWithMath
 
 from .notebooks import fenced
@@ -39,7 +38,6 @@ _CELL_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _DATA_IMAGE = re.compile(r"^data:image/(png|jpeg);base64,[A-Za-z0-9+/=]*$")
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _local = threading.local()
-_MISTUNE_V3 = getattr(markdown_mistune, "MISTUNE_V3", False)
 
 
 class _SafeMarkdown(IPythonRenderer):
@@ -67,15 +65,14 @@ class _SafeMarkdown(IPythonRenderer):
         return super().block_code(code, info)
 
     def image(self, text: str, url: str, title: str | None = None) -> str:
-        alt_text, link = (text, url) if _MISTUNE_V3 else (url, text)  # mistune 2: (src, alt)
         try:
-            src = self._embed_image_or_attachment(link)
+            src = self._embed_image_or_attachment(url)
         except Exception:  # a missing or malformed attachment
             src = ""
         if not _DATA_IMAGE.match(src):
-            alt = escape(striptags(alt_text) or "image", quote=False)
+            alt = escape(striptags(text) or "image", quote=False)
             return f'<span class="missing-image">[{alt}: not stored with this execution]</span>'
-        return super().image(*((text, src) if _MISTUNE_V3 else (src, url)), title)
+        return super().image(text, src, title)
 
 
 class _PageExporter(HTMLExporter):
