@@ -23,6 +23,8 @@ METADATA_FILE = "execution_metadata.json"
 CONTEXT_FILE = "context.json"
 RESULTS_FILE = "results.json"
 FINAL_NOTEBOOK = "notebook.ipynb"
+#: Written last into an archived execution: the size and SHA-256 of its files.
+ARCHIVE_MANIFEST = "archive_manifest.json"
 DEFAULT_NAME = "python_executor"
 MAX_NAME_LENGTH = 64
 
