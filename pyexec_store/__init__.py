@@ -13,6 +13,7 @@ links people can open.
 
 from __future__ import annotations
 
+from .archive import ArchiveReport, archive
 from .compat import FileManager, NotebookManager, load_context
 from .config import open_store
 from .errors import (
@@ -37,6 +38,7 @@ from .store import ArtifactStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchiveReport",
     "ArtifactStore",
     "ConfigError",
     "ConfigTypeError",
@@ -56,6 +58,7 @@ __all__ = [
     "StoragePermissionError",
     "UnknownProtocolError",
     "__version__",
+    "archive",
     "decode_results",
     "encode_results",
     "load_context",
