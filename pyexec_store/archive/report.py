@@ -106,10 +106,10 @@ class ArchiveReport:
         """One line: what was done, in how long."""
         if self.dry_run:
             would = self._count("would archive")
-            text = f"dry run: would archive {would} ({_size(self.bytes)})"
+            text = f"dry run: would archive {would} ({human_size(self.bytes)})"
             if self.deleted:
                 freed = sum(e.source_bytes for e in self.deleted)
-                text += f", would delete {len(self.deleted)} from the source ({_size(freed)})"
+                text += f", would delete {len(self.deleted)} from the source ({human_size(freed)})"
             return f"{text}, {self.skipped} skipped, {len(self.failed)} failed"
         verified = Counter[str]()
         for e in self.executions:
@@ -117,7 +117,7 @@ class ArchiveReport:
         how = ", ".join(f"{n} by {kind}" for kind, n in sorted(verified.items()))
         text = (
             f"archived {self.archived}, skipped {self.skipped}, repaired {self.repaired}, "
-            f"failed {len(self.failed)}; {_size(self.bytes)} in {self.seconds:.1f} s"
+            f"failed {len(self.failed)}; {human_size(self.bytes)} in {self.seconds:.1f} s"
         )
         if how:
             text += f"; files verified: {how}"
@@ -156,7 +156,8 @@ class ProgressEvent:
     outcome: ExecutionOutcome | None = None
 
 
-def _size(size: int) -> str:
+def human_size(size: int) -> str:
+    """``1.2 MB``: bytes in decimal units, as the command line shows them."""
     value = float(size)
     for unit in ("B", "KB", "MB", "GB"):
         if value < 1000 or unit == "GB":
