@@ -38,6 +38,8 @@ class Fault:
     code: str
     message: str
     match: str = ""
+    body: bytes | None = None
+    """The whole answer, instead of an ``<Error>`` document."""
 
     def matches(self, request: Request) -> bool:
         return self.match in request.query
@@ -79,8 +81,11 @@ class RecordingMotoServer(ThreadedMotoServer):
                         self._faults.remove(fault)
             if fault is not None:
                 body = (
-                    f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
-                ).encode()
+                    fault.body
+                    or (
+                        f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
+                    ).encode()
+                )
                 start_response(
                     f"{fault.status} {fault.code}", [("Content-Type", "application/xml")]
                 )
@@ -115,13 +120,15 @@ class RecordingMotoServer(ThreadedMotoServer):
         code: str = "SlowDown",
         message: str = "injected",
         match: str = "",
+        body: bytes | None = None,
     ) -> None:
         """Answer the next ``count`` S3 requests with an error instead of serving them.
 
         ``match``: only requests whose query string contains it (``"partNumber"``).
+        ``body``: the answer's whole body (a 200 that reports errors inside it).
         """
         with self._log_lock:
-            self._faults = [Fault(status, code, message, match)] * count
+            self._faults = [Fault(status, code, message, match, body)] * count
 
     def require_auth(self, enabled: bool = True) -> None:
         """Check every request's credentials and IAM permissions (moto's own auth)."""
