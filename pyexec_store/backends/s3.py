@@ -23,20 +23,22 @@ import threading
 import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fsspec.asyn import sync
 
 from ..errors import MissingDependencyError, StorageError
 from ._s3fs import builtin_error, error_code
-from .base import Digest, FileStat, WriteItem
+from .base import Digest, FileStat, Readable, WriteItem
 from .generic import FsspecBackend, secret_values
 from .s3_objects import (
+    CHECKS,
+    REFUSES,
+    checksum_support,
     delete_objects,
     head_checksum,
     list_objects,
     read_digest,
-    server_checks_checksums,
 )
 from .s3_options import (
     DEADLINE_BYTES_PER_SECOND,
@@ -132,11 +134,16 @@ class S3Backend(FsspecBackend):
         }
         super().__init__(url, **storage_options)
         self._conditional_put = True
-        # Streamed writes: does the server check checksums (None: not asked yet),
-        # and what was sent for each key, until digests() checks it.
-        self._checks_checksums: bool | None = None
+        # Streamed writes: what the server does with checksums (None: not asked
+        # yet), and what was sent for each key, until digests() checks it.
+        self._checksums: str | None = None
         self._probe_lock = threading.Lock()
         self._sent: dict[str, Sent] = {}
+
+    @property
+    def conditional_writes(self) -> bool:
+        """False once the server answered 501 to a conditional PUT: claims are plain PUTs."""
+        return self._conditional_put
 
     def secrets(self) -> list[str]:
         """Secrets given as options, through fsspec's configuration or the environment."""
@@ -271,31 +278,34 @@ class S3Backend(FsspecBackend):
         }
 
     # -- archiving: streamed writes with checksums, and checking them -------
-    def checks_checksums(self) -> bool | None:
-        """Whether the server refuses a body that does not match the SHA-256
-        sent with it (asked once, with a probe object at the root; ``None``
-        when it could not be asked)."""
+    def checksum_support(self) -> str | None:
+        """What the server does with a SHA-256 sent with a body: ``"checks"`` it,
+        ``"ignores"`` it, ``"refuses"`` checksum headers; ``None`` when it could
+        not be asked. Asked once, with a probe object at the root."""
         with self._probe_lock:
-            if self._checks_checksums is None:
+            if self._checksums is None:
                 bucket, name = self.s3_object(f".pyexec-store-probe-{uuid.uuid4().hex[:12]}")
 
-                async def probe() -> bool | None:
-                    return await server_checks_checksums(self.fs, bucket, name, self._seconds())
+                async def probe() -> str | None:
+                    return await checksum_support(self.fs, bucket, name, self._seconds())
 
                 with self.errors("probe checksums at", ""):
-                    self._checks_checksums = sync(self.fs.loop, probe)
-            return self._checks_checksums
+                    self._checksums = sync(self.fs.loop, probe)
+            return self._checksums
 
     def write_stream(
-        self, key: str, stream: IO[bytes], size: int, *, content_type: str | None = None
+        self, key: str, stream: Readable, size: int, *, content_type: str | None = None
     ) -> None:
-        """One PUT, or a multipart upload read part by part; SHA-256 checksums on every body."""
+        """One PUT, or a multipart upload read part by part; SHA-256 checksums on every
+        body, unless the server refuses checksum headers."""
         bucket, name = self.s3_object(key)
         params = {"ContentType": content_type} if content_type else {}
-        self.checks_checksums()
+        checksums = self.checksum_support() != REFUSES
 
         async def put() -> Sent:
-            return await put_stream(self.fs, bucket, name, stream, size, self._seconds, **params)
+            return await put_stream(
+                self.fs, bucket, name, stream, size, self._seconds, checksums, **params
+            )
 
         with self.errors("write", key):
             self._sent[key] = sync(self.fs.loop, put)
@@ -305,7 +315,7 @@ class S3Backend(FsspecBackend):
         the checksum the server keeps (one HEAD), where the server checks
         checksums; every other object is read back and hashed."""
         slots = asyncio.Semaphore(16)
-        trusted = self._checks_checksums is True
+        trusted = self._checksums == CHECKS
 
         async def one(key: str) -> Digest:
             bucket, name = self.s3_object(key)

@@ -20,9 +20,17 @@ from .s3_transfer import within
 #: Keys per DeleteObjects request (the S3 limit) and such requests at once.
 DELETE_BATCH = 1000
 DELETES_IN_FLIGHT = 4
-#: What a server that checks checksums answers to a body that does not match its own.
+#: How a server refuses a body whose checksum is wrong, or checksum headers it does not take.
 CHECKSUM_REFUSALS = frozenset(
-    {"BadDigest", "InvalidDigest", "XAmzContentChecksumMismatch", "XAmzContentSHA256Mismatch"}
+    {
+        "BadDigest",
+        "InvalidDigest",
+        "XAmzContentChecksumMismatch",
+        "XAmzContentSHA256Mismatch",
+        "InvalidArgument",
+        "InvalidRequest",
+        "NotImplemented",
+    }
 )
 
 
@@ -71,32 +79,39 @@ async def delete_objects(fs: Any, bucket: str, keys: list[str], seconds: float) 
     await asyncio.gather(*(batch(b) for b in batches))
 
 
-async def server_checks_checksums(fs: Any, bucket: str, key: str, seconds: float) -> bool | None:
-    """Whether the server refuses a body whose SHA-256 is not the one sent with it.
+#: What a server does with the SHA-256 checksum sent with a body.
+CHECKS, IGNORES, REFUSES = "checks", "ignores", "refuses"
 
-    Sends one PUT to ``key`` with a wrong ``ChecksumSHA256`` (botocore retries a
-    refusal, so up to three): refused means the server checks checksums, and a
-    checksum it reports for an object is one it verified. Accepted means it
-    only stores what it is told; the probe object is deleted again. ``None``:
-    no answer either way (unreachable, access denied).
+
+async def checksum_support(fs: Any, bucket: str, key: str, seconds: float) -> str | None:
+    """What the server does with a ``ChecksumSHA256`` sent with a body.
+
+    One PUT to ``key`` with a wrong checksum (botocore retries a refusal, so up
+    to three). Accepted: the server :data:`IGNORES` checksums, it only stores
+    what it is told. Refused: one more PUT with the right checksum; accepted,
+    the server :data:`CHECKS` them (a checksum it reports is one it verified);
+    refused too, it :data:`REFUSES` checksum headers altogether (some older
+    servers). The probe object is deleted again. ``None``: no answer either way.
     """
     body = b"pyexec-store checksum probe"
-    wrong = base64.b64encode(hashlib.sha256(b"not the body").digest()).decode()
-    put = call(
-        fs,
-        "put_object",
-        Bucket=bucket,
-        Key=key,
-        Body=body,
-        ChecksumAlgorithm="SHA256",
-        ChecksumSHA256=wrong,
-    )
-    try:
-        await within(put, seconds)
-    except Exception as exc:
-        return True if error_code(exc) in CHECKSUM_REFUSALS else None
-    await within(call(fs, "delete_object", Bucket=bucket, Key=key), seconds)
-    return False
+
+    async def put(digest: bytes) -> str | None:
+        checksum = base64.b64encode(digest).decode()
+        params = {"ChecksumAlgorithm": "SHA256", "ChecksumSHA256": checksum}
+        try:
+            await within(
+                call(fs, "put_object", Bucket=bucket, Key=key, Body=body, **params), seconds
+            )
+        except Exception as exc:
+            return "refused" if error_code(exc) in CHECKSUM_REFUSALS else None
+        await within(call(fs, "delete_object", Bucket=bucket, Key=key), seconds)
+        return "accepted"
+
+    wrong = await put(hashlib.sha256(b"not the body").digest())
+    if wrong != "refused":
+        return IGNORES if wrong == "accepted" else None
+    right = await put(hashlib.sha256(body).digest())
+    return {"accepted": CHECKS, "refused": REFUSES}.get(right or "")
 
 
 async def head_checksum(fs: Any, bucket: str, key: str, seconds: float) -> tuple[int, str | None]:

@@ -23,10 +23,11 @@ import hashlib
 import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import DeadlineError
 from ._s3fs import call
+from .base import Readable
 
 T = TypeVar("T")
 
@@ -189,7 +190,7 @@ def b64(digest: bytes) -> str:
     return base64.b64encode(digest).decode("ascii")
 
 
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
+def _read_exactly(stream: Readable, size: int) -> bytes:
     """``size`` bytes of ``stream``, or :class:`EOFError` if it ends first."""
     pieces, left = [], size
     while left:
@@ -205,9 +206,10 @@ async def put_stream(
     fs: Any,
     bucket: str,
     key: str,
-    stream: IO[bytes],
+    stream: Readable,
     size: int,
     seconds: Callable[[int], float],
+    checksums: bool = True,
     **params: Any,
 ) -> Sent:
     """Write ``size`` bytes of ``stream`` as one object, with SHA-256 checksums.
@@ -218,28 +220,24 @@ async def put_stream(
     :data:`PARTS_IN_FLIGHT` parts in memory, each part tried
     :data:`PART_ATTEMPTS` times. Uploads of this key that an earlier, killed
     writer left open are aborted first; a failed upload is aborted.
-    ``seconds(n)`` is the deadline of a request sending ``n`` bytes.
+    ``seconds(n)`` is the deadline of a request sending ``n`` bytes. Without
+    ``checksums`` (a server that refuses them) no checksum is sent.
     """
     loop = asyncio.get_running_loop()
     if size < MULTIPART_THRESHOLD:
         data = await loop.run_in_executor(None, _read_exactly, stream, size)
         digest = hashlib.sha256(data).digest()
+        if checksums:
+            params = {**params, "ChecksumAlgorithm": "SHA256", "ChecksumSHA256": b64(digest)}
         work = call(
-            fs,
-            "put_object",
-            Bucket=bucket,
-            Key=key,
-            Body=ViewReader(memoryview(data)),
-            ChecksumAlgorithm="SHA256",
-            ChecksumSHA256=b64(digest),
-            **params,
+            fs, "put_object", Bucket=bucket, Key=key, Body=ViewReader(memoryview(data)), **params
         )
         await within(work, seconds(size))
         return Sent(size, digest.hex(), b64(digest))
     await abort_uploads(fs, bucket, key, seconds(0))
     upload: dict[str, Any] = {}
     try:
-        return await _streamed(fs, bucket, key, stream, size, seconds, upload, **params)
+        return await _streamed(fs, bucket, key, stream, size, seconds, upload, checksums, **params)
     except BaseException:
         if "UploadId" in upload:
             abort = call(fs, "abort_multipart_upload", Bucket=bucket, Key=key, **upload)
@@ -269,16 +267,17 @@ async def _streamed(
     fs: Any,
     bucket: str,
     key: str,
-    stream: IO[bytes],
+    stream: Readable,
     size: int,
     seconds: Callable[[int], float],
     upload: dict[str, Any],
+    checksums: bool,
     **params: Any,
 ) -> Sent:
     loop = asyncio.get_running_loop()
-    create = call(
-        fs, "create_multipart_upload", Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256", **params
-    )
+    if checksums:
+        params = {**params, "ChecksumAlgorithm": "SHA256"}
+    create = call(fs, "create_multipart_upload", Bucket=bucket, Key=key, **params)
     upload["UploadId"] = (await within(create, seconds(0)))["UploadId"]
     part_size = max(PART_SIZE, -(-size // MAX_PARTS))
     whole = hashlib.sha256()
@@ -292,6 +291,7 @@ async def _streamed(
     async def send(number: int, data: bytes, digest: bytes) -> dict[str, Any]:
         try:
             for attempt in range(1, PART_ATTEMPTS + 1):
+                checked = {"ChecksumSHA256": b64(digest)} if checksums else {}
                 work = call(
                     fs,
                     "upload_part",
@@ -299,7 +299,7 @@ async def _streamed(
                     Key=key,
                     PartNumber=number,
                     Body=ViewReader(memoryview(data)),
-                    ChecksumSHA256=b64(digest),
+                    **checked,
                     **upload,
                 )
                 try:
@@ -311,7 +311,7 @@ async def _streamed(
                     if attempt == PART_ATTEMPTS:
                         raise
                     await asyncio.sleep(0.5 * attempt)
-            return {"PartNumber": number, "ETag": sent["ETag"], "ChecksumSHA256": b64(digest)}
+            return {"PartNumber": number, "ETag": sent["ETag"], **checked}
         finally:
             slots.release()
 
