@@ -16,6 +16,7 @@ from __future__ import annotations
 from .archive import ArchiveReport, archive
 from .compat import FileManager, NotebookManager, load_context
 from .config import open_store
+from .doctor import Check, doctor
 from .errors import (
     ConfigError,
     ConfigTypeError,
@@ -40,6 +41,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ArchiveReport",
     "ArtifactStore",
+    "Check",
     "ConfigError",
     "ConfigTypeError",
     "ExecutionInfo",
@@ -60,6 +62,7 @@ __all__ = [
     "__version__",
     "archive",
     "decode_results",
+    "doctor",
     "encode_results",
     "load_context",
     "load_results",
