@@ -40,9 +40,17 @@ class Fault:
     match: str = ""
     body: bytes | None = None
     """The whole answer, instead of an ``<Error>`` document."""
+    header: str = ""
+    """Only requests that carry this header."""
+    method: str = ""
+    """Only requests with this method."""
 
     def matches(self, request: Request) -> bool:
-        return self.match in request.query
+        return (
+            self.match in request.query
+            and (not self.header or self.header in request.headers)
+            and (not self.method or self.method == request.method)
+        )
 
 
 class RecordingMotoServer(ThreadedMotoServer):
@@ -121,14 +129,18 @@ class RecordingMotoServer(ThreadedMotoServer):
         message: str = "injected",
         match: str = "",
         body: bytes | None = None,
+        header: str = "",
+        method: str = "",
     ) -> None:
         """Answer the next ``count`` S3 requests with an error instead of serving them.
 
         ``match``: only requests whose query string contains it (``"partNumber"``).
         ``body``: the answer's whole body (a 200 that reports errors inside it).
+        ``header``: only requests carrying this header (``"if-none-match"``);
+        ``method``: only requests with this method (``"PUT"``).
         """
         with self._log_lock:
-            self._faults = [Fault(status, code, message, match, body)] * count
+            self._faults = [Fault(status, code, message, match, body, header, method)] * count
 
     def require_auth(self, enabled: bool = True) -> None:
         """Check every request's credentials and IAM permissions (moto's own auth)."""
