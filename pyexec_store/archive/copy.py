@@ -96,6 +96,7 @@ class Copier:
         removed = set(comparison.removed)
         if manifest is not None and (self.verify or self.delete_source) and not self.dry_run:
             problems = self.check(folder, manifest)
+            out.checked = True
             out.problems = [f"{path}: {what}" for path, what in problems.items()]
             to_copy |= {p for p in problems if p in job.files}
             removed |= {p for p in problems if p not in job.files}

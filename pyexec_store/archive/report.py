@@ -33,6 +33,8 @@ class ExecutionOutcome:
     """What a check of the destination found missing or different."""
     verified_by: dict[str, int] = field(default_factory=dict)
     """Files checked after copying, by how (``"server checksum"``, ``"read back"``)."""
+    checked: bool = False
+    """Whether its archived copy was read back file by file (``verify``, ``delete_source``)."""
     source_deleted: bool = False
     """Whether the source execution was deleted (or, in a dry run, would be)."""
     source_bytes: int = 0
@@ -51,6 +53,7 @@ class ExecutionOutcome:
             "removed": self.removed,
             "problems": self.problems,
             "verified_by": self.verified_by,
+            "checked": self.checked,
             "source_deleted": self.source_deleted,
             "source_bytes": self.source_bytes,
         }
@@ -121,6 +124,9 @@ class ArchiveReport:
         )
         if how:
             text += f"; files verified: {how}"
+        intact = sum(1 for e in self.executions if e.checked and not e.problems)
+        if intact:
+            text += f"; {intact} read back intact"
         if self.deleted:
             text += f"; deleted {len(self.deleted)} from the source"
         return text

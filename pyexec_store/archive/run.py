@@ -206,6 +206,7 @@ class Archiver:
         except (PyExecStoreError, OSError) as exc:
             out.action, out.reason = "failed", str(exc)
             return out
+        out.checked = True
         out.problems = [f"{path}: {what}" for path, what in problems.items()]
         if out.problems:
             out.action = "failed"

@@ -29,7 +29,7 @@ import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Protocol
 
 from upath import UPath
 
@@ -75,7 +75,13 @@ class Digest:
 CHUNK = 1 << 20
 
 
-def hash_stream(stream: IO[bytes]) -> tuple[int, str]:
+class Readable(Protocol):
+    """What :meth:`Backend.write_stream` reads from: a binary file, or anything with ``read``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def hash_stream(stream: Readable) -> tuple[int, str]:
     """(size, hex SHA-256) of what is left in ``stream``, read in chunks."""
     sha, size = hashlib.sha256(), 0
     while chunk := stream.read(CHUNK):
@@ -175,7 +181,7 @@ class Backend(ABC):
         return io.BytesIO(self.read(key))
 
     def write_stream(
-        self, key: str, stream: IO[bytes], size: int, *, content_type: str | None = None
+        self, key: str, stream: Readable, size: int, *, content_type: str | None = None
     ) -> None:
         """Write ``size`` bytes read from ``stream`` as one object, whole or not at all.
 

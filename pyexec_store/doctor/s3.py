@@ -9,6 +9,7 @@ probe object is written (with the checksums botocore sends by default, and
 
 from __future__ import annotations
 
+import os
 import urllib.error
 import urllib.request
 import uuid
@@ -99,7 +100,12 @@ def access_checks(backend: Any) -> list[Check]:
     bucket, _ = backend.s3_object("")
     endpoint = backend.endpoint()
     key_id = backend.s3_signing().key
-    who = f"access key id {key_id}" if key_id else "credentials botocore found"
+    who = f"access key id {key_id}"
+    if not key_id:
+        found = os.environ.get("AWS_ACCESS_KEY_ID")
+        who = (
+            f"access key id {found} (AWS_ACCESS_KEY_ID)" if found else "credentials botocore found"
+        )
     error, answer, url = _listing(backend)
     host = urlsplit(url).hostname or ""
     virtual = host.startswith(f"{bucket}.")
