@@ -69,6 +69,28 @@ def test_a_failed_archive_exits_1_naming_every_execution_and_why(s3: Any, local_
     assert "failed 2" in result.stdout
 
 
+def test_progress_bars_count_executions_and_bytes_on_a_terminal(
+    local_root: Path, tmp_path: Path
+) -> None:
+    import io
+
+    from rich.console import Console
+
+    from pyexec_store.cli.archive_cmd import ArchiveProgress
+
+    src = ps.open_store(local_root)
+    record(src, "one")
+    record(src, "two")
+    console = Console(file=io.StringIO(), force_terminal=True, width=120)
+    bars = ArchiveProgress(console)
+    with bars.bars:
+        report = ps.archive(src, tmp_path / "dst", progress=bars)
+    executions, sent = bars.bars.tasks
+    assert (executions.completed, executions.total) == (2, 2)
+    assert sent.completed == sent.total == report.bytes > 0
+    assert "executions" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
 def test_an_option_neither_store_takes_is_bad_usage(local_root: Path, tmp_path: Path) -> None:
     result = invoke("archive", str(local_root), str(tmp_path / "d"), "-o", "endpont_url=x")
     assert result.exit_code == 2 and "endpont_url" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -74,6 +75,27 @@ def test_killed_mid_archive_then_resumed_every_file_exact_once(s3: Any, local_ro
     # What the killed run finished whole was checked and kept, not sent again.
     total = sum(len(files) for files in expected.values())
     assert sum(len(e.copied) for e in report.executions) < total - 40
+
+
+def test_ctrl_c_finishes_the_executions_in_flight_and_exits_130(s3: Any, local_root: Path) -> None:
+    src = ps.open_store(local_root)
+    keys = [folder(src, record(src, f"int{i:02d}")) for i in range(30)]
+    s3.take_requests()
+    proc = archive_process(local_root, s3, "--concurrency", "2", "--quiet")
+    deadline = time.monotonic() + 60
+    while not any(r.method == "PUT" for r in list(s3.requests)):
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "stopping once the executions in flight are archived" in err
+    dst = ps.open_store(f"s3://{BUCKET}/archive", **s3_options(s3))
+    done = [k for k in keys if "archive_manifest.json" in dst.backend.find(k)]
+    assert 0 < len(done) < len(keys)  # those begun were finished, no new one started
+    for key in done:
+        assert_archived(src, dst, key)
+    assert [k for k in keys if dst.backend.find(k) and k not in done] == []  # none half-done
 
 
 def test_killed_mid_multipart_upload_then_resumed_leaves_no_parts(

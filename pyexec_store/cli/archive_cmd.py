@@ -84,12 +84,13 @@ class ArchiveProgress:
 
 
 @contextlib.contextmanager
-def stop_on_signals(stop: threading.Event, err: Console) -> Iterator[None]:
+def stop_on_signals(stop: threading.Event, err: Console, received: list[int]) -> Iterator[None]:
     """SIGINT and SIGTERM set ``stop`` (executions in flight finish); a second one exits now."""
 
     def handle(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
             os._exit(128 + signum)  # safe: the next run completes whatever this one left
+        received.append(signum)
         stop.set()
         err.print("stopping once the executions in flight are archived (again to stop now)")
 
@@ -210,14 +211,17 @@ def archive(
         out.width = 1_000_000
     show_bars = err.is_terminal and not quiet
     bars = ArchiveProgress(err) if show_bars else None
-    stop = threading.Event()
+    stop, received = threading.Event(), list[int]()
     archiver = Archiver(src, dst, progress=bars, stop=stop, **settings)
-    with stop_on_signals(stop, err), bars.bars if bars else contextlib.nullcontext():
-        if watch is None:
-            report = archiver.run()
-            _show(report, out, err, as_json=as_json, quiet=quiet, every=settings["dry_run"])
-            click_ctx.exit(EXIT_FAILURE if report.failed else 0)
-        _watch(archiver, watch, stop, out, err, as_json=as_json, quiet=quiet)
+    with stop_on_signals(stop, err, received), bars.bars if bars else contextlib.nullcontext():
+        if watch is not None:
+            _watch(archiver, watch, stop, out, err, as_json=as_json, quiet=quiet)
+            return
+        report = archiver.run()
+    _show(report, out, err, as_json=as_json, quiet=quiet, every=settings["dry_run"])
+    if received:  # stopped before the end: what is left is archived next time
+        click_ctx.exit(128 + received[0])
+    click_ctx.exit(EXIT_FAILURE if report.failed else 0)
 
 
 def _show(
