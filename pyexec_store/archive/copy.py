@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import IO
 
 from ..backends.base import FileStat, hash_stream
@@ -278,7 +277,3 @@ def _verified(outcome: ExecutionOutcome, method: str) -> None:
 
 def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first else second
-
-
-def now_iso() -> str:
-    return datetime.now().astimezone().isoformat()

@@ -20,8 +20,9 @@ from ..catalog import check_status
 from ..config import open_store
 from ..errors import ConfigError, ConfigTypeError, PyExecStoreError, StorageError
 from ..layout import ARCHIVE_MANIFEST, parse_since
+from ..models import now_iso
 from ..store import ArtifactStore
-from .copy import Copier, Job, now_iso
+from .copy import Copier, Job
 from .manifest import Manifest, ManifestError, parse_manifest
 from .plan import artifacts, compare, skip_reason
 from .report import ArchiveReport, ExecutionOutcome, ProgressEvent
