@@ -13,8 +13,10 @@ links people can open.
 
 from __future__ import annotations
 
+from .archive import ArchiveReport, archive
 from .compat import FileManager, NotebookManager, load_context
 from .config import open_store
+from .doctor import Check, doctor
 from .errors import (
     ConfigError,
     ConfigTypeError,
@@ -37,7 +39,9 @@ from .store import ArtifactStore
 __version__ = "0.1.0"
 
 __all__ = [
+    "ArchiveReport",
     "ArtifactStore",
+    "Check",
     "ConfigError",
     "ConfigTypeError",
     "ExecutionInfo",
@@ -56,7 +60,9 @@ __all__ = [
     "StoragePermissionError",
     "UnknownProtocolError",
     "__version__",
+    "archive",
     "decode_results",
+    "doctor",
     "encode_results",
     "load_context",
     "load_results",

@@ -257,18 +257,27 @@ def open_execution(backend: Backend, urls: UrlStrategy, ref: object) -> PythonEx
     return ctx
 
 
-def delete_execution(backend: Backend, folder: str) -> None:
-    """Delete the execution in ``folder``: marked ``deleting`` first, its metadata last."""
-    files = backend.find(folder)
+def delete_execution(backend: Backend, folder: str) -> dict[str, int]:
+    """Delete the execution in ``folder``: marked ``deleting`` first, its metadata last.
+
+    An archive manifest goes before anything else, so an archived execution
+    cut off half-way is no longer taken for a complete one. Returns the files
+    removed, with their sizes.
+    """
+    files = backend.find_sizes(folder)
     meta_key = f"{folder}/{layout.METADATA_FILE}"
+    if layout.ARCHIVE_MANIFEST in files:
+        backend.delete([f"{folder}/{layout.ARCHIVE_MANIFEST}"])
     meta: Any = {}
     if layout.METADATA_FILE in files:
         with contextlib.suppress(StorageError):
             meta = read_json(backend, meta_key)
     marker = {**(meta if isinstance(meta, dict) else {}), "status": "deleting"}
     backend.write(meta_key, dumps(marker), content_type=JSON)
-    backend.delete([f"{folder}/{f}" for f in files if f != layout.METADATA_FILE])
+    rest = (layout.METADATA_FILE, layout.ARCHIVE_MANIFEST)
+    backend.delete([f"{folder}/{f}" for f in files if f not in rest])
     backend.delete([meta_key])
+    return files
 
 
 def attempt_files(files: Sequence[str]) -> dict[str, layout.AttemptName]:

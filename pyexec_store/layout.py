@@ -24,6 +24,8 @@ CONTEXT_FILE = "context.json"
 RESULTS_FILE = "results.json"
 FINAL_NOTEBOOK = "notebook.ipynb"
 PAGE_FILE = "execution.html"  # the whole execution as one self-contained page
+#: Written last into an archived execution: the size and SHA-256 of its files.
+ARCHIVE_MANIFEST = "archive_manifest.json"
 DEFAULT_NAME = "python_executor"
 MAX_NAME_LENGTH = 64
 

@@ -157,18 +157,19 @@ class ArtifactStore(StoreReader):
         ctx.metadata = meta
         return self.backend.upath(key)
 
-    def delete_execution(self, execution: ExecutionRef | PythonExecutionContext) -> None:
+    def delete_execution(self, execution: ExecutionRef | PythonExecutionContext) -> dict[str, int]:
         """Delete a whole execution, safely if interrupted.
 
         The metadata is marked ``deleting`` first and removed last, so an
         execution cut off half-way lists as ``deleting`` and deleting it again
-        finishes the job.
+        finishes the job. Returns the files removed (paths relative to the
+        execution folder) with their sizes.
         """
         if isinstance(execution, PythonExecutionContext):
             folder = folder_key(self, execution)
         else:
             folder = catalog.execution_key(self.backend, execution)
-        catalog.delete_execution(self.backend, folder)
+        return catalog.delete_execution(self.backend, folder)
 
     # -- artifacts ----------------------------------------------------------
     def save_context(self, ctx: PythonExecutionContext, data: Mapping[str, Any]) -> UPath:

@@ -1,4 +1,4 @@
-"""Shared fixtures: a real S3 server (moto, server mode) on 127.0.0.1, and store factories."""
+"""Shared fixtures: real S3 servers on 127.0.0.1 (moto in server mode, SeaweedFS), and stores."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 from s3server import RecordingMotoServer
+from seaweed import KEY as WEED_KEY
+from seaweed import SECRET as WEED_SECRET
+from seaweed import SeaweedServer
 
 # Property tests do real I/O: on a shared 2-core machine a slow example is not a failure.
 settings.register_profile(
@@ -57,6 +60,47 @@ def s3(s3_server: RecordingMotoServer) -> Iterator[RecordingMotoServer]:
 
 def s3_options(server: RecordingMotoServer) -> dict[str, str]:
     return {"endpoint_url": server.endpoint_url, "key": S3_KEY, "secret": S3_SECRET}
+
+
+@pytest.fixture(scope="session")
+def weed() -> Iterator[SeaweedServer]:
+    """One SeaweedFS (a real object store that checks signatures and checksums) per session.
+
+    Tests that need it are skipped, saying why, where it cannot start.
+    """
+    server = SeaweedServer()
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        pytest.skip(f"SeaweedFS cannot start here: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def weed_bucket(weed: SeaweedServer) -> str:
+    """A new, empty bucket on the session's SeaweedFS."""
+    import boto3
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    boto3.client("s3", region_name="us-east-1", **weed_client_options(weed)).create_bucket(
+        Bucket=name
+    )
+    return name
+
+
+def weed_client_options(server: SeaweedServer) -> dict[str, str]:
+    """boto3 client arguments for the SeaweedFS server."""
+    return {
+        "endpoint_url": server.endpoint_url,
+        "aws_access_key_id": WEED_KEY,
+        "aws_secret_access_key": WEED_SECRET,
+    }
+
+
+def weed_options(server: SeaweedServer) -> dict[str, str]:
+    """Store options for the SeaweedFS server."""
+    return {"endpoint_url": server.endpoint_url, "key": WEED_KEY, "secret": WEED_SECRET}
 
 
 @pytest.fixture

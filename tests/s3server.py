@@ -38,9 +38,19 @@ class Fault:
     code: str
     message: str
     match: str = ""
+    body: bytes | None = None
+    """The whole answer, instead of an ``<Error>`` document."""
+    header: str = ""
+    """Only requests that carry this header."""
+    method: str = ""
+    """Only requests with this method."""
 
     def matches(self, request: Request) -> bool:
-        return self.match in request.query
+        return (
+            self.match in request.query
+            and (not self.header or self.header in request.headers)
+            and (not self.method or self.method == request.method)
+        )
 
 
 class RecordingMotoServer(ThreadedMotoServer):
@@ -79,8 +89,11 @@ class RecordingMotoServer(ThreadedMotoServer):
                         self._faults.remove(fault)
             if fault is not None:
                 body = (
-                    f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
-                ).encode()
+                    fault.body
+                    or (
+                        f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
+                    ).encode()
+                )
                 start_response(
                     f"{fault.status} {fault.code}", [("Content-Type", "application/xml")]
                 )
@@ -115,13 +128,19 @@ class RecordingMotoServer(ThreadedMotoServer):
         code: str = "SlowDown",
         message: str = "injected",
         match: str = "",
+        body: bytes | None = None,
+        header: str = "",
+        method: str = "",
     ) -> None:
         """Answer the next ``count`` S3 requests with an error instead of serving them.
 
         ``match``: only requests whose query string contains it (``"partNumber"``).
+        ``body``: the answer's whole body (a 200 that reports errors inside it).
+        ``header``: only requests carrying this header (``"if-none-match"``);
+        ``method``: only requests with this method (``"PUT"``).
         """
         with self._log_lock:
-            self._faults = [Fault(status, code, message, match)] * count
+            self._faults = [Fault(status, code, message, match, body, header, method)] * count
 
     def require_auth(self, enabled: bool = True) -> None:
         """Check every request's credentials and IAM permissions (moto's own auth)."""

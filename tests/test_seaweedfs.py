@@ -10,36 +10,18 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from seaweed import KEY, SECRET, SeaweedServer
 
 import pyexec_store as ps
 
 
-@pytest.fixture(scope="module")
-def weed() -> Iterator[SeaweedServer]:
-    server = SeaweedServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def bucket(weed: SeaweedServer) -> str:
-    name = f"t-{uuid.uuid4().hex[:10]}"
-    boto3.client(
-        "s3",
-        endpoint_url=weed.endpoint_url,
-        aws_access_key_id=KEY,
-        aws_secret_access_key=SECRET,
-        region_name="us-east-1",
-    ).create_bucket(Bucket=name)
-    return name
+def bucket(weed_bucket: str) -> str:
+    """A new bucket on the session's SeaweedFS (the ``weed`` fixture, in conftest.py)."""
+    return weed_bucket
 
 
 def open_weed(weed: SeaweedServer, bucket: str, **options: Any) -> ps.ArtifactStore:

@@ -17,6 +17,7 @@ import os
 import re
 import stat
 import time
+from typing import BinaryIO
 
 logger = logging.getLogger("pyexec_store")
 
@@ -69,14 +70,21 @@ def open_folder(parent: int, name: str, mode: int | None = None) -> int:
 
 def read_file(folder: int, name: str) -> bytes:
     """The bytes of the regular file ``name`` inside ``folder``."""
+    with open_file(folder, name) as f:
+        return f.read()
+
+
+def open_file(folder: int, name: str) -> BinaryIO:
+    """The regular file ``name`` inside ``folder``, open for reading (never a link or FIFO)."""
     try:
         fd = os.open(name, _READ, dir_fd=folder)
     except OSError as exc:
         raise not_followed(folder, name, exc) from None
-    with open(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
-        return f.read()
+    f = open(fd, "rb")  # noqa: SIM115 - the caller closes it
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        f.close()
+        raise OSError(errno.EINVAL, f"{name!r} is not a regular file")
+    return f
 
 
 def _is_temp(name: str) -> bool:
@@ -106,12 +114,17 @@ def files_below(folder: int, where: str) -> dict[str, int]:
     Symlinks are skipped (and logged), never followed. Temporary files are
     skipped too, and those left by a writer that died are removed.
     """
-    found: dict[str, int] = {}
+    return {name: size for name, (size, _) in stats_below(folder, where).items()}
+
+
+def stats_below(folder: int, where: str) -> dict[str, tuple[int, float]]:
+    """As :func:`files_below`, with each file's (size, modification time in seconds)."""
+    found: dict[str, tuple[int, float]] = {}
     _files_below(folder, where, "", found)
     return dict(sorted(found.items()))
 
 
-def _files_below(folder: int, where: str, prefix: str, found: dict[str, int]) -> None:
+def _files_below(folder: int, where: str, prefix: str, found: dict[str, tuple[int, float]]) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
@@ -129,7 +142,8 @@ def _files_below(folder: int, where: str, prefix: str, found: dict[str, int]) ->
             elif _is_temp(entry.name):
                 _remove_if_stale(folder, entry)
             else:
-                found[prefix + entry.name] = entry.stat(follow_symlinks=False).st_size
+                info = entry.stat(follow_symlinks=False)
+                found[prefix + entry.name] = (info.st_size, info.st_mtime_ns / 1e9)
 
 
 def sync_tree(folder: int) -> int:

@@ -11,7 +11,11 @@ a location itself; it hands keys to these few methods::
     delete(keys)         remove objects
     uri(key)             the storage's own URL of a key (``s3://…``, ``file:///…``)
 
-Everything else has a default built on those. A backend translates every
+Everything else has a default built on those, including what archiving needs
+(:meth:`Backend.find_stats`, :meth:`Backend.open_read`,
+:meth:`Backend.write_stream`, :meth:`Backend.digests`): a storage overrides
+them only to do better (stream large files, list modification times, let the
+server vouch for a checksum). A backend translates every
 failure of its storage into a :class:`~pyexec_store.StorageError` at this edge,
 with no credential in its message, and refuses a key that could leave the root
 (:func:`~pyexec_store.layout.check_relative`) before any I/O.
@@ -20,10 +24,12 @@ with no credential in its message, and refuses a key that could leave the root
 from __future__ import annotations
 
 import difflib
+import hashlib
+import io
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar, Protocol
 
 from upath import UPath
 
@@ -41,6 +47,47 @@ class WriteItem:
     exclusive: bool = False
     """Fail with :class:`~pyexec_store.StorageExistsError` if the key exists."""
     content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """What a listing tells about one stored file."""
+
+    size: int
+    mtime: float | None = None
+    """When it was last written (seconds since the epoch), where the storage says."""
+
+
+@dataclass(frozen=True)
+class Digest:
+    """Size and SHA-256 of a stored object, and how they were obtained."""
+
+    size: int
+    sha256: str
+    """Hex digest."""
+    method: str = "read back"
+    """``"read back"`` (the bytes were read and hashed) or ``"server checksum"``
+    (the server checked the bytes against the SHA-256 sent with them, and
+    reports it stored)."""
+
+
+#: Bytes read at a time when hashing or copying a stream.
+CHUNK = 1 << 20
+
+
+class Readable(Protocol):
+    """What :meth:`Backend.write_stream` reads from: a binary file, or anything with ``read``."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+def hash_stream(stream: Readable) -> tuple[int, str]:
+    """(size, hex SHA-256) of what is left in ``stream``, read in chunks."""
+    sha, size = hashlib.sha256(), 0
+    while chunk := stream.read(CHUNK):
+        sha.update(chunk)
+        size += len(chunk)
+    return size, sha.hexdigest()
 
 
 class Backend(ABC):
@@ -116,6 +163,51 @@ class Backend(ABC):
         names = self.find(key)
         contents = self.read_many([f"{key}/{n}" for n in names])
         return {n: len(v) for n in names if isinstance(v := contents[f"{key}/{n}"], bytes)}
+
+    def find_stats(self, key: str) -> dict[str, FileStat]:
+        """Every file below folder ``key`` with its size and, where known, modification time.
+
+        The default has sizes only (:meth:`find_sizes`); storages that list
+        times override it, which lets an archive skip unchanged files unread.
+        """
+        return {name: FileStat(size) for name, size in self.find_sizes(key).items()}
+
+    def open_read(self, key: str) -> IO[bytes]:
+        """A binary file to read one object from (close it when done).
+
+        The default holds the whole object in memory; storages that can
+        stream (local disk) return a real file.
+        """
+        return io.BytesIO(self.read(key))
+
+    def write_stream(
+        self, key: str, stream: Readable, size: int, *, content_type: str | None = None
+    ) -> None:
+        """Write ``size`` bytes read from ``stream`` as one object, whole or not at all.
+
+        ``stream`` is read once, from its current position, front to back.
+        The default reads it whole and calls :meth:`write`; storages that can
+        send an object in parts (S3 multipart uploads) override it so memory
+        stays bounded by a few parts.
+        """
+        data = stream.read(size)
+        if len(data) != size:
+            raise StorageError("write", key, self.endpoint(), f"got {len(data)} of {size} bytes")
+        self.write(key, data, content_type=content_type)
+
+    def digests(self, keys: Sequence[str]) -> dict[str, Digest | StorageError]:
+        """Size and SHA-256 of stored objects; a failure (a missing object) is returned.
+
+        The default reads each object back (:meth:`open_read`) and hashes it.
+        """
+        out: dict[str, Digest | StorageError] = {}
+        for key in keys:
+            try:
+                with self.open_read(key) as stream:
+                    out[key] = Digest(*hash_stream(stream))
+            except StorageError as exc:
+                out[key] = exc
+        return out
 
     def makedirs(self, key: str, *, shared_from: str | None = None) -> None:
         """Create a folder where the storage has folders (object stores have none).

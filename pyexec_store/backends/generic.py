@@ -11,6 +11,7 @@ import contextlib
 import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import fsspec
@@ -26,7 +27,7 @@ from ..errors import (
     storage_error,
 )
 from ..layout import check_relative
-from .base import Backend, WriteItem
+from .base import Backend, FileStat, WriteItem
 
 #: Storage options whose values are secrets: they never reach a message. The
 #: access key id is not one: every presigned link carries it by design.
@@ -62,6 +63,21 @@ def secret_values(options: Mapping[str, Any]) -> list[str]:
         elif str(name).lower() in SECRET_OPTIONS and isinstance(value, str) and value:
             found.append(value)
     return found
+
+
+def modified(info: Mapping[str, Any]) -> float | None:
+    """The modification time in an fsspec listing entry, as seconds since the epoch.
+
+    Filesystems name it differently: ``mtime`` (local), ``LastModified`` (S3),
+    ``created`` (memory, whose files are replaced whole on every write).
+    """
+    for name in ("mtime", "LastModified", "created"):
+        value = info.get(name)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
 
 
 class FsspecBackend(Backend):
@@ -182,11 +198,14 @@ class FsspecBackend(Backend):
         return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
 
     def find_sizes(self, key: str) -> dict[str, int]:
+        return {name: found.size for name, found in self.find_stats(key).items()}
+
+    def find_stats(self, key: str) -> dict[str, FileStat]:
         path = self.full_path(key)
         with self.errors("list", key):
             found = self.fs.find(path, detail=True)
         return {
-            str(p)[len(path) + 1 :]: int(info.get("size") or 0)
+            str(p)[len(path) + 1 :]: FileStat(int(info.get("size") or 0), modified(info))
             for p, info in found.items()
             if str(p).startswith(path + "/")
         }

@@ -18,7 +18,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, BinaryIO, ClassVar, NamedTuple
 
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
@@ -27,7 +27,7 @@ from ..errors import ConfigError, ConfigTypeError, PathEscapeError, StorageError
 from ..layout import check_relative
 from . import _posix
 from ._posix import atomic_write
-from .base import WriteItem, reject_unknown_options
+from .base import FileStat, WriteItem, reject_unknown_options
 from .generic import FsspecBackend
 
 
@@ -284,13 +284,23 @@ class LocalBackend(FsspecBackend):
         return list(self.find_sizes(key))
 
     def find_sizes(self, key: str) -> dict[str, int]:
+        return {name: found.size for name, found in self.find_stats(key).items()}
+
+    def find_stats(self, key: str) -> dict[str, FileStat]:
         self.full_path(key)
         with self.errors("list", key):
             try:
                 with self._folder(_parts(key), create=False) as fd:
-                    return _posix.files_below(fd, self.uri(key))
+                    stats = _posix.stats_below(fd, self.uri(key))
             except FileNotFoundError:
                 return {}
+        return {name: FileStat(size, mtime) for name, (size, mtime) in stats.items()}
+
+    def open_read(self, key: str) -> BinaryIO:
+        """The file itself, opened without following a symlink: streamed, never held whole."""
+        *folder, name = check_relative(key).split("/")
+        with self.errors("read", key), self._folder(folder, create=False) as fd:
+            return _posix.open_file(fd, name)
 
     def listdir(self, key: str) -> list[str]:
         """Files and folders directly inside ``key``; symlinks are skipped, never followed."""

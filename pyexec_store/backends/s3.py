@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import threading
+import uuid
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
@@ -27,8 +29,17 @@ from fsspec.asyn import sync
 
 from ..errors import MissingDependencyError, StorageError
 from ._s3fs import builtin_error, error_code
-from .base import WriteItem
+from .base import Digest, FileStat, Readable, WriteItem
 from .generic import FsspecBackend, secret_values
+from .s3_objects import (
+    CHECKS,
+    REFUSES,
+    checksum_support,
+    delete_objects,
+    head_checksum,
+    list_objects,
+    read_digest,
+)
 from .s3_options import (
     DEADLINE_BYTES_PER_SECOND,
     DEADLINE_SECONDS,
@@ -41,7 +52,7 @@ from .s3_options import (
     option_names,
     session_region,
 )
-from .s3_transfer import get_object, put_object, within
+from .s3_transfer import Sent, get_object, put_object, put_stream, within
 
 T = TypeVar("T")
 
@@ -123,6 +134,16 @@ class S3Backend(FsspecBackend):
         }
         super().__init__(url, **storage_options)
         self._conditional_put = True
+        # Streamed writes: what the server does with checksums (None: not asked
+        # yet), and what was sent for each key, until digests() checks it.
+        self._checksums: str | None = None
+        self._probe_lock = threading.Lock()
+        self._sent: dict[str, Sent] = {}
+
+    @property
+    def conditional_writes(self) -> bool:
+        """False once the server answered 501 to a conditional PUT: claims are plain PUTs."""
+        return self._conditional_put
 
     def secrets(self) -> list[str]:
         """Secrets given as options, through fsspec's configuration or the environment."""
@@ -221,27 +242,102 @@ class S3Backend(FsspecBackend):
         }
 
     def delete(self, keys: Sequence[str]) -> None:
-        paths = [self.full_path(key) for key in keys]
+        """Remove objects: DeleteObjects in batches of 1000; a key the server
+        did not delete is an error, never silently left behind."""
+        paths = [self.s3_object(key) for key in keys]
         if not paths:
             return
+        bucket = paths[0][0]
 
         async def rm() -> None:
-            # DeleteObjects in batches of 1000; a missing key is not an error on S3.
-            await self._deadline(self.fs._rm(paths))
+            await delete_objects(self.fs, bucket, [name for _, name in paths], self._seconds())
 
         with self.errors("delete", keys[0]):
             sync(self.fs.loop, rm)
 
     def find(self, rel: str) -> list[str]:
-        path = self.full_path(rel)
+        return list(self.find_stats(rel))
 
-        async def find() -> list[str]:
-            found = await self._deadline(self.fs._find(path))
-            return [str(p) for p in found]
+    def find_sizes(self, rel: str) -> dict[str, int]:
+        return {name: found.size for name, found in self.find_stats(rel).items()}
+
+    def find_stats(self, rel: str) -> dict[str, FileStat]:
+        """Every object below ``rel``: one ListObjectsV2 request per 1000 keys."""
+        bucket, prefix = self.s3_object(rel)
+        prefix = f"{prefix}/" if prefix else ""
+
+        async def find() -> dict[str, tuple[int, float]]:
+            return await list_objects(self.fs, bucket, prefix, self._seconds())
 
         with self.errors("list", rel):
             found = sync(self.fs.loop, find)
-        return sorted(p[len(path) + 1 :] for p in found if p.startswith(path + "/"))
+        return {
+            key[len(prefix) :]: FileStat(size, mtime)
+            for key, (size, mtime) in sorted(found.items())
+            if len(key) > len(prefix) and not key.endswith("/")  # no folder markers
+        }
+
+    # -- archiving: streamed writes with checksums, and checking them -------
+    def checksum_support(self) -> str | None:
+        """What the server does with a SHA-256 sent with a body: ``"checks"`` it,
+        ``"ignores"`` it, ``"refuses"`` checksum headers; ``None`` when it could
+        not be asked. Asked once, with a probe object at the root."""
+        with self._probe_lock:
+            if self._checksums is None:
+                bucket, name = self.s3_object(f".pyexec-store-probe-{uuid.uuid4().hex[:12]}")
+
+                async def probe() -> str | None:
+                    return await checksum_support(self.fs, bucket, name, self._seconds())
+
+                with self.errors("probe checksums at", ""):
+                    self._checksums = sync(self.fs.loop, probe)
+            return self._checksums
+
+    def write_stream(
+        self, key: str, stream: Readable, size: int, *, content_type: str | None = None
+    ) -> None:
+        """One PUT, or a multipart upload read part by part; SHA-256 checksums on every
+        body, unless the server refuses checksum headers."""
+        bucket, name = self.s3_object(key)
+        params = {"ContentType": content_type} if content_type else {}
+        checksums = self.checksum_support() != REFUSES
+
+        async def put() -> Sent:
+            return await put_stream(
+                self.fs, bucket, name, stream, size, self._seconds, checksums, **params
+            )
+
+        with self.errors("write", key):
+            self._sent[key] = sync(self.fs.loop, put)
+
+    def digests(self, keys: Sequence[str]) -> dict[str, Digest | StorageError]:
+        """Objects this backend just sent with :meth:`write_stream` are checked by
+        the checksum the server keeps (one HEAD), where the server checks
+        checksums; every other object is read back and hashed."""
+        slots = asyncio.Semaphore(16)
+        trusted = self._checksums == CHECKS
+
+        async def one(key: str) -> Digest:
+            bucket, name = self.s3_object(key)
+            sent = self._sent.pop(key, None)
+            async with slots:
+                if sent is not None and trusted:
+                    size, checksum = await head_checksum(self.fs, bucket, name, self._seconds())
+                    if (size, checksum) == (sent.size, sent.checksum):
+                        return Digest(size, sent.sha256, "server checksum")
+                per_byte = 1 / DEADLINE_BYTES_PER_SECOND
+                return Digest(*await read_digest(self.fs, bucket, name, self.deadline, per_byte))
+
+        async def all_of() -> list[Digest | BaseException]:
+            return await asyncio.gather(*(one(k) for k in keys), return_exceptions=True)
+
+        for key in keys:
+            self.full_path(key)
+        outcomes = sync(self.fs.loop, all_of) if keys else []
+        return {
+            key: o if isinstance(o, (Digest, StorageError)) else self.translate(o, "check", key)
+            for key, o in zip(keys, outcomes, strict=True)
+        }
 
     def listdir(self, rel: str) -> list[str]:
         path = self.full_path(rel)

@@ -108,13 +108,16 @@ def make_store(store_url: str | None, options: dict[str, Any], **overrides: Any)
 
 
 def register() -> None:
-    from . import browse, run_cmd
+    from . import archive_cmd, browse, doctor_cmd, prune_cmd, run_cmd
 
     cli.add_command(run_cmd.run)
     cli.add_command(browse.ls)
     cli.add_command(browse.show)
     cli.add_command(browse.url)
     cli.add_command(browse.view)
+    cli.add_command(archive_cmd.archive)
+    cli.add_command(prune_cmd.prune)
+    cli.add_command(doctor_cmd.doctor)
 
 
 register()

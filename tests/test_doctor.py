@@ -1,0 +1,234 @@
+"""``doctor``: healthy stores pass; each broken set-up fails its own line, fast, with a fix."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from archivetools import record
+from click.testing import CliRunner
+from conftest import BUCKET, S3_KEY, S3_SECRET, s3_options, weed_options
+from seaweed import SECRET as WEED_SECRET
+from seaweed import SeaweedServer
+from slowserver import silent_server
+
+import pyexec_store as ps
+from pyexec_store.cli.app import cli
+
+#: What ``botocore`` sends with every body by default since 1.36 (and not when required only).
+WHEN_REQUIRED = {
+    "request_checksum_calculation": "when_required",
+    "response_checksum_validation": "when_required",
+}
+
+
+def outcomes(checks: list[ps.Check]) -> dict[str, str]:
+    return {c.name: c.outcome for c in checks}
+
+
+def by_name(checks: list[ps.Check], name: str) -> ps.Check:
+    return next(c for c in checks if c.name == name)
+
+
+def test_a_healthy_moto_store_passes_every_check(s3: Any) -> None:
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    assert set(outcomes(checks).values()) == {"pass"}, [c for c in checks if not c.ok]
+    assert list(outcomes(checks)) == [
+        "settings",
+        "endpoint",
+        "clock",
+        "credentials",
+        "bucket",
+        "region",
+        "addressing",
+        "write",
+        "conditional writes",
+        "read",
+        "checksums",
+        "presigned link",
+        "delete",
+    ]
+    assert s3.endpoint_url in by_name(checks, "endpoint").detail
+    assert "ignores the SHA-256" in by_name(checks, "checksums").detail  # moto does not check
+    text = json.dumps([c.to_dict() for c in checks])
+    assert S3_SECRET not in text
+    assert ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3)).backend.find("") == []
+
+
+def test_a_healthy_seaweedfs_store_with_a_public_endpoint(
+    weed: SeaweedServer, weed_bucket: str
+) -> None:
+    public = weed.endpoint_url.replace("127.0.0.1", "localhost")
+    options = {**weed_options(weed), "public_endpoint_url": public}
+    checks = ps.doctor(f"s3://{weed_bucket}/runs", **options)
+    assert set(outcomes(checks).values()) == {"pass"}, [c for c in checks if not c.ok]
+    assert "checks the SHA-256" in by_name(checks, "checksums").detail
+    assert by_name(checks, "public link").detail.startswith(public)
+    assert WEED_SECRET not in json.dumps([c.to_dict() for c in checks])
+
+
+def test_the_command_prints_a_line_per_check_and_exits_0(s3: Any) -> None:
+    option = f"endpoint_url={s3.endpoint_url}"
+    result = CliRunner().invoke(cli, ["doctor", "--store", f"s3://{BUCKET}/x", "-o", option])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[-1] == "all checks passed" and all(x.startswith("PASS") for x in lines[:-1])
+    result = CliRunner().invoke(
+        cli, ["doctor", "--store", f"s3://{BUCKET}/x", "-o", option, "--json"]
+    )
+    assert {c["outcome"] for c in json.loads(result.stdout)} == {"pass"}
+
+
+def test_a_dead_endpoint_fails_in_seconds_and_names_it() -> None:
+    started = time.monotonic()
+    checks = ps.doctor(
+        f"s3://{BUCKET}/x", endpoint_url="http://127.0.0.1:9", key=S3_KEY, secret=S3_SECRET
+    )
+    assert time.monotonic() - started < 5
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail" and "127.0.0.1:9 refused the connection" in endpoint.detail
+    assert "9000" in endpoint.hint  # MinIO's API port
+    assert {c.outcome for c in checks[2:]} == {"skip"}
+    result = CliRunner().invoke(
+        cli, ["doctor", "--store", f"s3://{BUCKET}/x", "-o", "endpoint_url=http://127.0.0.1:9"]
+    )
+    assert result.exit_code == 1 and "fix:" in result.stdout
+
+
+def test_a_silent_endpoint_is_told_apart_from_a_refused_one() -> None:
+    with silent_server() as url:
+        started = time.monotonic()
+        checks = ps.doctor(f"s3://{BUCKET}/x", endpoint_url=url, key=S3_KEY, secret=S3_SECRET)
+        assert time.monotonic() - started < 10
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail"
+    assert "accepts connections but sends no HTTP answer within 3 s" in endpoint.detail
+
+
+def test_a_name_that_does_not_resolve_is_told_apart(monkeypatch: pytest.MonkeyPatch) -> None:
+    # No DNS query leaves this machine: the resolver's answer is the one a typo gets.
+    def no_such_name(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_name)
+    checks = ps.doctor(
+        f"s3://{BUCKET}/x", endpoint_url="http://minio:9000", key=S3_KEY, secret=S3_SECRET
+    )
+    endpoint = by_name(checks, "endpoint")
+    assert "the name 'minio' does not resolve (DNS" in endpoint.detail
+    assert "Docker" in endpoint.hint
+
+
+def test_a_missing_bucket(s3: Any) -> None:
+    checks = ps.doctor("s3://no-such-bucket/x", **s3_options(s3))
+    bucket = by_name(checks, "bucket")
+    assert bucket.outcome == "fail" and "no-such-bucket does not exist" in bucket.detail
+    assert "mc mb" in bucket.hint
+    assert by_name(checks, "credentials").outcome == "pass"
+    assert by_name(checks, "write").outcome == "skip"
+
+
+def test_wrong_credentials_on_seaweedfs(weed: SeaweedServer, weed_bucket: str) -> None:
+    options = {**weed_options(weed), "secret": "not-the-secret"}
+    checks = ps.doctor(f"s3://{weed_bucket}/x", **options)
+    creds = by_name(checks, "credentials")
+    assert creds.outcome == "fail" and "the secret does not match" in creds.detail
+    options = {**weed_options(weed), "key": "nobody-knows-me"}
+    creds = by_name(ps.doctor(f"s3://{weed_bucket}/x", **options), "credentials")
+    assert creds.outcome == "fail" and "does not know the access key id" in creds.detail
+    assert "not-the-secret" not in json.dumps([c.to_dict() for c in checks])
+
+
+def test_wrong_credentials_on_moto(s3: Any) -> None:
+    s3.require_auth()
+    checks = ps.doctor(
+        f"s3://{BUCKET}/x", endpoint_url=s3.endpoint_url, key="AKIAUNKNOWN0000", secret="s"
+    )
+    creds = by_name(checks, "credentials")
+    assert creds.outcome == "fail" and "does not know the access key id" in creds.detail
+
+
+def test_a_server_without_conditional_writes_is_a_warning_not_a_failure(s3: Any) -> None:
+    s3.inject_faults(1, 501, "NotImplemented", header="if-none-match")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    conditional = by_name(checks, "conditional writes")
+    assert conditional.outcome == "warn" and "not supported (501" in conditional.detail
+    assert all(c.ok for c in checks)
+    result = CliRunner().invoke(
+        cli, ["doctor", "--store", f"s3://{BUCKET}/runs", "-o", f"endpoint_url={s3.endpoint_url}"]
+    )
+    assert result.exit_code == 0
+
+
+def test_a_server_refusing_botocores_default_checksums_and_the_fix(
+    s3: Any, local_root: Path
+) -> None:
+    # An older server: a body sent with a checksum header is refused.
+    s3.inject_faults(
+        1000,
+        400,
+        "InvalidArgument",
+        "x-amz-checksum not supported",
+        header="x-amz-sdk-checksum-algorithm",
+        method="PUT",
+    )
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    failed = by_name(checks, "checksums")
+    assert failed.outcome == "fail" and "request_checksum_calculation" in failed.hint
+    fixed = ps.doctor(f"s3://{BUCKET}/runs", config_kwargs=WHEN_REQUIRED, **s3_options(s3))
+    assert all(c.outcome == "pass" for c in fixed), [c for c in fixed if not c.ok]
+    assert "refuses SHA-256 checksums" in by_name(fixed, "checksums").detail
+    # With the fix, archives send no checksum and read every copy back.
+    src = ps.open_store(local_root)
+    record(src, "old-server")
+    dst = ps.open_store(f"s3://{BUCKET}/archive", config_kwargs=WHEN_REQUIRED, **s3_options(s3))
+    report = ps.archive(src, dst)
+    assert report.ok and report.archived == 1
+    assert set(report.executions[0].verified_by) == {"read back"}
+
+
+def test_a_local_store(tmp_path: Path) -> None:
+    checks = ps.doctor(tmp_path / "store", permissions="container")
+    assert outcomes(checks) == {
+        "settings": "pass",
+        "folder": "pass",
+        "permissions": "pass",
+        "disk": "pass",
+    }
+    assert "3777" in by_name(checks, "permissions").detail
+    assert list((tmp_path / "store").iterdir()) == []  # the probe is gone
+
+
+def test_jupyter_links_need_the_server(tmp_path: Path) -> None:
+    from test_jupyter import JupyterLab
+
+    root = tmp_path / "home" / "agent_data"
+    (root / "executed_scripts").mkdir(parents=True)
+    lab = JupyterLab(root)
+    dead = ps.doctor(root, url_strategy="jupyter", jupyter_base_url="http://127.0.0.1:9")
+    assert by_name(dead, "jupyter").outcome == "fail"
+    assert "--ServerApp.root_dir" in by_name(dead, "jupyter").hint
+    lab.start()
+    try:
+        live = ps.doctor(root, url_strategy="jupyter", jupyter_base_url=lab.base)
+        jupyter = by_name(live, "jupyter")
+        assert jupyter.outcome == "pass" and "serves executed_scripts/" in jupyter.detail
+        other = ps.doctor(
+            tmp_path / "elsewhere",
+            url_strategy="jupyter",
+            jupyter_base_url=lab.base,
+            jupyter_prefix="not-here",
+        )
+        assert by_name(other, "jupyter").outcome == "fail"
+    finally:
+        lab.stop()
+
+
+def test_bad_settings_are_one_failed_check() -> None:
+    (check,) = ps.doctor("s3://bucket/x", endpont_url="http://127.0.0.1:9")
+    assert (check.name, check.outcome) == ("settings", "fail")
+    assert "endpoint_url" in check.detail
