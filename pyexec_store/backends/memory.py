@@ -14,12 +14,16 @@ whatever the store holds.
 from __future__ import annotations
 
 import errno
+import threading
 from typing import Any, ClassVar
 
 from fsspec.implementations.memory import MemoryFile
 
 from .base import WriteItem, reject_unknown_options
 from .generic import FsspecBackend
+
+#: fsspec's memory store is one dictionary per process: one lock serves every store on it.
+_WRITE_LOCK = threading.Lock()
 
 
 class MemoryBackend(FsspecBackend):
@@ -38,7 +42,7 @@ class MemoryBackend(FsspecBackend):
     def _write(self, item: WriteItem) -> None:
         path = self.full_path(item.path)
         fs = self.fs
-        with self.errors("write", item.path), self._exclusive_lock:
+        with self.errors("write", item.path), _WRITE_LOCK:
             if path in fs.pseudo_dirs:
                 raise IsADirectoryError(errno.EISDIR, "is a folder", path)
             if item.exclusive and path in fs.store:
