@@ -108,12 +108,13 @@ def make_store(store_url: str | None, options: dict[str, Any], **overrides: Any)
 
 
 def register() -> None:
-    from . import browse, run_cmd
+    from . import bench_cmd, browse, run_cmd
 
     cli.add_command(run_cmd.run)
     cli.add_command(browse.ls)
     cli.add_command(browse.show)
     cli.add_command(browse.url)
+    cli.add_command(bench_cmd.bench_command, name="bench")
 
 
 register()
