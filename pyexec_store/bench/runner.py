@@ -168,7 +168,9 @@ def _bench_one(
                 )
             report.runs.append(run)
         if in_memory and len(levels) > 1:
-            report.notes.append("memory:// lives in one process: concurrent writers ran as threads")
+            report.notes.append(
+                "concurrent writers ran as threads (a memory store lives in one process)"
+            )
     finally:
         if not keep:
             try:

@@ -51,7 +51,7 @@ def comparison(reports: Sequence[StoreReport]) -> Table:
             f"{workload.figures} figures of {human_size(workload.figure_size)}"
         ),
     )
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for report in reports:
         table.add_column(escape(report.url), justify="right", overflow="fold")
 
