@@ -41,6 +41,7 @@ def plot_reports(reports: Sequence[StoreReport], path: str | os.PathLike[str]) -
             values.append(one.latency(q) * 1000)
         xs = [x + (i - 1) * width for x in range(len(reports))]
         latency.bar(xs, values, width, label=name)
+    _log_if_wide(latency)
     latency.set_xticks(range(len(reports)), labels, rotation=15, ha="right")
     latency.set_ylabel("ms per execution (one writer)")
     latency.set_title("Latency of a whole execution")
@@ -55,6 +56,7 @@ def plot_reports(reports: Sequence[StoreReport], path: str | os.PathLike[str]) -
             values.append(runs[0].executions_per_second if runs else 0.0)
         xs = [x + (i - (len(levels) - 1) / 2) * width for x in range(len(reports))]
         throughput.bar(xs, values, width, label=f"{workers} writer{'s' if workers > 1 else ''}")
+    _log_if_wide(throughput)
     throughput.set_xticks(range(len(reports)), labels, rotation=15, ha="right")
     throughput.set_ylabel("executions per second")
     throughput.set_title("Throughput")
@@ -77,3 +79,10 @@ def plot_reports(reports: Sequence[StoreReport], path: str | os.PathLike[str]) -
     fig.tight_layout()
     fig.savefig(os.fspath(path), dpi=110)
     plt.close(fig)
+
+
+def _log_if_wide(ax: Any) -> None:
+    """A log scale when the bars span more than a factor of 20 (memory beside S3)."""
+    heights = [p.get_height() for p in ax.patches if p.get_height() > 0]
+    if heights and max(heights) / min(heights) > 20:
+        ax.set_yscale("log")
