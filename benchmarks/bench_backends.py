@@ -66,7 +66,15 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, help="where to write (default: docs/, quick: a temp dir)"
     )
     parser.add_argument("--only", action="append", choices=list(CASES), help="run only these")
+    parser.add_argument(
+        "--render", type=Path, metavar="JSON", help="no run: rewrite the page from this JSON"
+    )
     args = parser.parse_args(argv)
+    if args.render:
+        out = args.out or HERE.parent / "docs"
+        write(out, json.loads(args.render.read_text()))
+        print(f"wrote {out / 'benchmarks.md'} from {args.render}")
+        return 0
     servers.environment()
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="pyexec-bench-"))

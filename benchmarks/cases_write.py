@@ -172,10 +172,16 @@ def execution_case(s: Settings) -> dict[str, Any]:
     }
 
 
+FLOOR = "bare writes, then fsync each file and folder"
+
+
 def durable_case(s: Settings) -> dict[str, Any]:
-    """Local disk with each ``durable`` setting: the whole execution and its finish."""
+    """Local disk with each ``durable`` setting (the whole execution and its finish),
+    beside the floor of the default: the same bytes written bare, then synced."""
     data = payload(Workload())
+    objects = floors.record_objects(data)
     tmp = s.tmp / _fresh("durable")
+    (tmp / "bare").mkdir(parents=True)
     stores = {
         "durable=None (default)": ps.open_store(tmp / "none"),
         "durable=False": ps.open_store(tmp / "false", durable=False),
@@ -187,7 +193,9 @@ def durable_case(s: Settings) -> dict[str, Any]:
     def contender(name: str) -> Callable[[], None]:
         return lambda: samples[name].append(run_execution(stores[name], data, tallies[name]))
 
-    interleaved({n: contender(n) for n in stores}, s.rounds(40), 2)
+    contenders = {n: contender(n) for n in stores}
+    contenders[FLOOR] = lambda: floors.bare_local(str(tmp / "bare"), objects, sync=True)
+    times = interleaved(contenders, s.rounds(40), 2)
     rows = []
     for name, found in samples.items():
         found = found[1:]  # the warm-up
@@ -200,6 +208,7 @@ def durable_case(s: Settings) -> dict[str, Any]:
                 "rest": summary([x.seconds - f for x, f in zip(found, finish, strict=True)]),
             }
         )
+    rows.append({"setting": FLOOR, "execution": summary(times[FLOOR])})
     return {"rows": rows}
 
 

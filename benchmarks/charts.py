@@ -47,9 +47,19 @@ def _execution(plt: Any, case: dict[str, Any]) -> Any:
     ax.invert_yaxis()
     ax.set_xscale("log")
     ax.set_xlim(min(values) / 2, max(values) * 4)
-    ax.set_xlabel(
-        "ms per whole execution (median, log scale); dark blue: pyexec_store, "
-        "light blue: its backend alone, grey: floors, red: the original"
+    ax.set_xlabel("ms per whole execution (median, log scale)")
+    from matplotlib.patches import Patch
+
+    names = {
+        "ours": "pyexec_store",
+        "step": "its backend alone / same requests",
+        "floor": "floors",
+        "original": "the original module",
+    }
+    ax.legend(
+        handles=[Patch(color=COLORS[k], label=v) for k, v in names.items()],
+        fontsize=8,
+        loc="upper right",
     )
     ax.set_title("A whole execution, each store against its floors")
     return fig
@@ -57,10 +67,12 @@ def _execution(plt: Any, case: dict[str, Any]) -> Any:
 
 def _durable(plt: Any, case: dict[str, Any]) -> Any:
     rows = case["rows"]
-    fig, ax = plt.subplots(figsize=(7, 2.6))
+    fig, ax = plt.subplots(figsize=(8, 2.8))
     labels = [r["setting"] for r in rows]
-    rest = [r["rest"]["median_ms"] for r in rows]
-    finish = [r["finish"]["median_ms"] for r in rows]
+    rest = [r["rest"]["median_ms"] if "rest" in r else 0.0 for r in rows]
+    finish = [r["finish"]["median_ms"] if "finish" in r else 0.0 for r in rows]
+    floor = [0.0 if "finish" in r else r["execution"]["median_ms"] for r in rows]
+    ax.barh(labels, floor, color=FLOOR, label="floor: bare writes, then fsync")
     ax.barh(labels, rest, color=OURS, label="everything but the finish")
     ax.barh(labels, finish, left=rest, color=OTHER, label="finish_execution")
     ax.invert_yaxis()
@@ -126,6 +138,8 @@ def _listing(plt: Any, case: dict[str, Any]) -> Any:
 def _results(plt: Any, case: dict[str, Any]) -> Any:
     fig, (time_ax, mem_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     sizes = [r["size"] for r in case["rows"]]
+    from report import size_text
+
     for name, style in (
         ("save_results", "o-"),
         ("orjson.dumps + bare write", "o:"),
@@ -147,7 +161,7 @@ def _results(plt: Any, case: dict[str, Any]) -> Any:
         xs = [x + (i - 1.5) * width for x in range(len(peaks))]
         mem_ax.bar(xs, [r["peak_bytes"][name] / r["size"] for r in peaks], width, label=name)
     mem_ax.axhline(1.5, color="black", linewidth=0.8, linestyle="--")
-    mem_ax.set_xticks(range(len(peaks)), [f"{r['size'] / 1e6:.3g} MB" for r in peaks])
+    mem_ax.set_xticks(range(len(peaks)), [size_text(r["size"]) for r in peaks])
     mem_ax.set_ylabel("peak traced memory / document size")
     mem_ax.set_title("Results: peak memory (dashed: 1.5x)")
     mem_ax.legend(fontsize=8)

@@ -12,7 +12,11 @@ from figures import ms, ratio, row, saturation
 
 
 def _f(value: float | None, unit: str = " ms") -> str:
-    return "?" if value is None else f"{value:.3g}{unit}"
+    if value is None:
+        return "?"
+    if unit == " ms" and value >= 1000:
+        return f"{value / 1000:.3g} s"
+    return f"{value:.3g}{unit}"
 
 
 def _x(value: float | None) -> str:
@@ -24,6 +28,10 @@ def _delta(a: float | None, b: float | None) -> str:
     if a is None or b is None:
         return "?"
     return f"+{a - b:.2g} ms" if a > b else "nothing measurable (within the noise)"
+
+
+def _size(size: float) -> str:
+    return f"{size / 1e3:.3g} KB" if size < 500_000 else f"{size / 1e6:.3g} MB"
 
 
 def _met(ok: bool) -> str:
@@ -83,6 +91,7 @@ def execution(case: dict[str, Any]) -> str:
         alone = ms(case, server, "backend writes only")
         at_once = ms(case, server, "put_object, all at once")
         floor_cpu = (row(case, server, "put_object, one after the other") or {}).get("cpu_ms")
+        alone_cpu = (row(case, server, "backend writes only") or {}).get("cpu_ms")
         requests = ", ".join(f"{n} {op}" for op, n in sorted((ours.get("requests") or {}).items()))
         r = ratio(ours["median_ms"], seq)
         if server == "SeaweedFS":
@@ -99,9 +108,12 @@ def execution(case: dict[str, Any]) -> str:
                 f"thread, one hop per call) {_delta(alone, cond)} "
                 f"({_f(alone)}); the store's own work (building the content, a "
                 "presigned link per attempt notebook at about 0.13 ms each in botocore, "
-                f"the paths it returns) {_delta(ours['median_ms'], alone)}. "
-                f"The client spends {_f(ours.get('cpu_ms'))} of CPU per execution against "
-                f"boto3's {_f(floor_cpu)}, on 2 cores it shares with the server. Sending "
+                f"the paths it returns) {_delta(ours['median_ms'], alone)}. That last step "
+                f"is {_delta(ours.get('cpu_ms'), alone_cpu)} of the client's CPU: "
+                f"pyexec_store spends {_f(ours.get('cpu_ms'))} of CPU per execution, its "
+                f"backend alone {_f(alone_cpu)}, boto3 {_f(floor_cpu)}, on 2 cores "
+                "shared with the server and other work, where a millisecond of CPU costs "
+                "more than a millisecond of waiting. Sending "
                 f"every object at once would take {_f(at_once)}: the server gains little "
                 "from concurrent writes (see below), and an execution's writes depend on "
                 "each other anyway (the claim comes first, the finish last)."
@@ -123,11 +135,8 @@ def durable(case: dict[str, Any], execution_case: dict[str, Any] | None) -> str:
     true = rows.get("durable=True")
     if not (none and false and true):
         return ""
-    bare_sync = (
-        ms(execution_case, "local disk", "bare writes, then fsync each file and folder")
-        if execution_case
-        else None
-    )
+    floor = rows.get("bare writes, then fsync each file and folder")
+    bare_sync = floor["execution"]["median_ms"] if floor else None
     return (
         "Where the time of a local execution goes with each `durable` setting (medians; "
         "red: `finish_execution`). The default syncs every file and folder of the "
@@ -138,8 +147,9 @@ def durable(case: dict[str, Any], execution_case: dict[str, Any] | None) -> str:
         "syncs every write, file then folder, before it returns: "
         f"{_f(true['execution']['median_ms'])}, "
         f"{_x(ratio(true['execution']['median_ms'], none['execution']['median_ms']))} "
-        "the default. The floor of the default is the same bytes written bare and then "
-        f"synced file by file and folder by folder: {_f(bare_sync)} in the execution case. "
+        "the default. The floor of the default, the same bytes written bare and then "
+        f"synced file by file and folder by folder, takes {_f(bare_sync)} here: the default "
+        f"is {_x(ratio(none['execution']['median_ms'], bare_sync))} its floor. "
         "Every figure here is the disk's: this virtual disk, shared with other work, "
         "takes 2 to 60 ms for the same sync from one minute to the next."
     )
@@ -172,25 +182,29 @@ def concurrency(case: dict[str, Any]) -> str:
                 f"(p99 {_f(last['latency_ms']['p99'])})."
             )
         else:
-            cpu = [r.get("server_cpu_ms_per_execution") for r in runs]
-            cores = [
-                (c or 0) * r["executions_per_second"] / 1000 for c, r in zip(cpu, runs, strict=True)
-            ]
+            cpu = [r.get("server_cpu_ms_per_execution") or 0.0 for r in runs]
+            cores = [c * r["executions_per_second"] / 1000 for c, r in zip(cpu, runs, strict=True)]
+            first, two = runs[0], runs[1]
             parts.append(
-                f"**{store['store']}** ({levels} writers: {rates} executions/s) saturates "
-                f"at {sat or best['workers']} writer{'s' if (sat or best['workers']) > 1 else ''}"
-                f" ({best['executions_per_second']:.0f} executions, "
-                f"{best['executions_per_second'] * 10:.0f} PUTs per second): the median "
-                f"execution goes from {_f(runs[0]['latency_ms']['p50'])} to "
-                f"{_f(runs[1]['latency_ms']['p50'])} with 2 writers, as if the server "
-                "served one write at a time. It is not short of CPU: it uses "
-                f"{_f(cpu[0])} of CPU per execution, {max(cores):.2f} of the 2 cores at "
-                "most (`weed mini`: master, volume server, filer and S3 gateway in one "
-                "process)."
+                f"**{store['store']}** ({levels} writers: {rates} executions/s): "
+                f"{two['executions_per_second'] / first['executions_per_second']:.2f}x with "
+                "2 writers, then less than 15% more per doubling, so it is saturated from "
+                f"{sat or best['workers']} writers, peaking at "
+                f"{best['executions_per_second']:.0f} executions "
+                f"({best['executions_per_second'] * 10:.0f} PUTs) per second with "
+                f"{best['workers']}. The median execution goes from "
+                f"{_f(first['latency_ms']['p50'])} with one writer to "
+                f"{_f(two['latency_ms']['p50'])} with 2 and "
+                f"{_f(runs[2]['latency_ms']['p50'] if len(runs) > 2 else None)} with "
+                f"{runs[2]['workers'] if len(runs) > 2 else '?'}: concurrent writes mostly "
+                "wait for each other. The server's own CPU stays under "
+                f"{max(cores):.2f} of a core ({min(cpu):.3g} to {max(cpu):.3g} ms per "
+                "execution; `weed mini` runs master, volume server, filer and S3 gateway in "
+                "one process), on 2 cores that also run the writers."
                 + (
-                    f" At {last['workers']} writers throughput drops to "
-                    f"{last['executions_per_second']:.0f}/s, {last['workers']} client "
-                    "processes competing with it for the cores."
+                    f" At {last['workers']} writers throughput falls to "
+                    f"{last['executions_per_second']:.0f}/s: {last['workers']} client "
+                    "processes compete with the server for those cores."
                     if last["executions_per_second"] < 0.9 * best["executions_per_second"]
                     else ""
                 )
@@ -255,7 +269,7 @@ def results(case: dict[str, Any]) -> str:
         "Times (left) against the floors: `orjson.dumps` writing the same bytes, then a "
         "bare write to a new file; a bare read, then `orjson.loads`. Saving costs "
         f"{_x(call(big, 'save_results') / call(big, 'orjson.dumps + bare write'))} the "
-        f"floor at {big['size'] / 1e6:.3g} MB"
+        f"floor at {_size(big['size'])}"
     ]
     if mid:
         text.append(
@@ -264,26 +278,26 @@ def results(case: dict[str, Any]) -> str:
     text.append(
         ": the encoding is orjson's own (numpy arrays natively) and the writes are "
         "atomic (a temporary file, then a rename); at "
-        f"{small['size'] / 1e3:.3g} KB ({_f(call(small, 'save_results') * 1000, ' µs')} "
+        f"{_size(small['size'])} ({_f(call(small, 'save_results') * 1000, ' µs')} "
         f"against {_f(call(small, 'orjson.dumps + bare write') * 1000, ' µs')}) those fixed "
         "costs, and opening each folder on the way without following links, are all "
         "there is. Loading costs "
         + ", ".join(
             f"{_x(call(r, 'load_results') / call(r, 'bare read + orjson.loads'))} the floor "
-            f"at {r['size'] / 1e6:.3g} MB"
+            f"at {_size(r['size'])}"
             for r in large
         )
         + " (target 1.3x: "
         + ", ".join(
             f"**{_met(call(r, 'load_results') / call(r, 'bare read + orjson.loads') <= 1.3)}**"
-            f" at {r['size'] / 1e6:.3g} MB"
+            f" at {_size(r['size'])}"
             for r in large
         )
         + "). Reading is `orjson.loads` plus a check that no number is an integer orjson "
         "read rounded (beyond 64 bits), which would need the exact parser: for an array "
         "of floats that check is a `max` and a `min` over every value, "
         f"{_x(call(big, 'decode_results') / call(big, 'orjson.loads'))} "
-        f"`orjson.loads` alone at {big['size'] / 1e6:.3g} MB"
+        f"`orjson.loads` alone at {_size(big['size'])}"
     )
     if mid:
         text.append(f" and {_x(call(mid, 'decode_results') / call(mid, 'orjson.loads'))} at 1 MB")
@@ -293,7 +307,7 @@ def results(case: dict[str, Any]) -> str:
             ". Peak memory (right): `save_results` peaks at "
             + ", ".join(
                 f"{r['peak_bytes']['save_results'] / r['size']:.2f}x the document at "
-                f"{r['size'] / 1e6:.3g} MB (`orjson.dumps` alone: "
+                f"{_size(r['size'])} (`orjson.dumps` alone: "
                 f"{r['peak_bytes']['orjson.dumps'] / r['size']:.2f}x)"
                 for r in peaks
             )

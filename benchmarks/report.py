@@ -9,7 +9,16 @@ from figures import ms, ratio, row, targets
 
 
 def _f(value: float | None, unit: str = " ms") -> str:
-    return "-" if value is None else f"{value:.3g}{unit}"
+    if value is None:
+        return "-"
+    if unit == " ms" and value >= 1000:
+        return f"{value / 1000:.3g} s"
+    return f"{value:.3g}{unit}"
+
+
+def size_text(size: float) -> str:
+    """Bytes as KB or MB (powers of 1000)."""
+    return f"{size / 1e3:.3g} KB" if size < 500_000 else f"{size / 1e6:.3g} MB"
 
 
 def summaries(name: str, case: dict[str, Any]) -> list[str]:
@@ -24,8 +33,8 @@ def summaries(name: str, case: dict[str, Any]) -> list[str]:
     if name == "durable":
         return [
             ", ".join(
-                f"{r['setting']} {_f(r['execution']['median_ms'])} "
-                f"(finish {_f(r['finish']['median_ms'])})"
+                f"{r['setting']} {_f(r['execution']['median_ms'])}"
+                + (f" (finish {_f(r['finish']['median_ms'])})" if r.get("finish") else "")
                 for r in case["rows"]
             )
         ]
@@ -58,7 +67,7 @@ def summaries(name: str, case: dict[str, Any]) -> list[str]:
         for r in case["rows"]:
             c = r["calls"]
             line = (
-                f"{r['size'] / 1e6:.3g} MB: save {_f(c['save_results']['median_ms'])} "
+                f"{size_text(r['size'])}: save {_f(c['save_results']['median_ms'])} "
                 f"(floor {_f(c['orjson.dumps + bare write']['median_ms'])}), "
                 f"load {_f(c['load_results']['median_ms'])} "
                 f"(floor {_f(c['bare read + orjson.loads']['median_ms'])}, "
@@ -165,7 +174,8 @@ def render(document: dict[str, Any], images: dict[str, str]) -> str:
             "|---|---:|---:|---:|",
             *(
                 f"| {r['setting']} | {_f(r['execution']['median_ms'])} "
-                f"| {_f(r['finish']['median_ms'])} | {_f(r['rest']['median_ms'])} |"
+                f"| {_f(r['finish']['median_ms'] if r.get('finish') else None)} "
+                f"| {_f(r['rest']['median_ms'] if r.get('rest') else None)} |"
                 for r in du["rows"]
             ),
             "",
@@ -226,7 +236,7 @@ def render(document: dict[str, Any], images: dict[str, str]) -> str:
         ]
         for r in rs["rows"]:
             cells = " | ".join(_f(r["calls"][n]["median_ms"]) for n in names)
-            out.append(f"| {r['size'] / 1e6:.3g} MB | {cells} |")
+            out.append(f"| {size_text(r['size'])} | {cells} |")
         out += [
             "",
             "Peak traced memory, as a multiple of the document's size:",
@@ -241,7 +251,7 @@ def render(document: dict[str, Any], images: dict[str, str]) -> str:
                     f"{p[n] / r['size']:.2f}x ({p[n] / 1e6:.0f} MB)"
                     for n in ("save_results", "orjson.dumps", "load_results", "orjson.loads")
                 )
-                out.append(f"| {r['size'] / 1e6:.3g} MB | {cells} |")
+                out.append(f"| {size_text(r['size'])} | {cells} |")
         out += ["", f"![Results]({images['results']})", "", readings.results(rs), ""]
     return "\n".join(out)
 
