@@ -162,7 +162,8 @@ def results_case(s: Settings) -> dict[str, Any]:
     store = ps.open_store(folder / "store", durable=False)
     rows = []
     for size in sizes:
-        rounds = s.rounds(5 if size > 100_000_000 else 7)
+        # Large documents: few calls, so more rounds (memory bandwidth is shared too).
+        rounds = s.rounds(7 if size > 100_000_000 else 15 if size > 10_000_000 else 9)
         rows.append(_results_row(store, folder, size, rounds))
         gc.collect()
     return {"rows": rows}

@@ -21,12 +21,17 @@ def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def saturation(runs: list[dict[str, Any]], gain: float = 1.15) -> int | None:
-    """The fewest writers beyond which more writers add less than ``gain``x throughput."""
-    for before, after in itertools.pairwise(runs):
-        if after["executions_per_second"] < before["executions_per_second"] * gain:
-            return int(before["workers"])
-    return None
+def saturation(runs: list[dict[str, Any]], share: float = 0.9) -> int:
+    """The fewest writers that reach ``share`` of the best throughput measured."""
+    best = max(r["executions_per_second"] for r in runs)
+    return int(next(r["workers"] for r in runs if r["executions_per_second"] >= share * best))
+
+
+def grows_to_peak(runs: list[dict[str, Any]]) -> bool:
+    """Whether throughput never falls on the way to its peak."""
+    rates = [r["executions_per_second"] for r in runs]
+    peak = rates.index(max(rates))
+    return all(a <= b for a, b in itertools.pairwise(rates[: peak + 1]))
 
 
 @dataclass
@@ -126,15 +131,14 @@ def targets(cases: dict[str, Any]) -> list[Target]:
     if cc:
         for store in cc["stores"]:
             runs = store["runs"]
-            rates = [r["executions_per_second"] for r in runs]
             sat = saturation(runs)
             text = " → ".join(f"{r['workers']}: {r['executions_per_second']:.0f}/s" for r in runs)
-            where = f"; saturates at {sat} writers" if sat else "; still growing at the last level"
             found.append(
                 Target(
                     f"concurrency on {store['store']}: executions/s grow until saturation",
-                    text + where,
-                    rates[-1] >= rates[0] if len(rates) > 1 else None,
+                    f"{text}; saturated (90% of the peak) from {sat} "
+                    f"writer{'s' if sat > 1 else ''}",
+                    grows_to_peak(runs),
                 )
             )
     ls = cases.get("listing")
