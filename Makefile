@@ -36,7 +36,7 @@ test-lowest: $(STAMP)
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
 
 # Every backend against its floors, from one run: docs/benchmarks.md, its charts
-# (docs/img/bench-*.png) and docs/benchmarks.json (about ten minutes; starts and
+# (docs/img/bench-*.png) and docs/benchmarks.json (a few minutes; starts and
 # stops moto's server and SeaweedFS on 127.0.0.1, their logs in a temporary folder).
 bench: $(STAMP)
 	$(PY) benchmarks/bench_backends.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from servers import BUCKET, S3Server
 from timing import cpu_per_call, cpu_seconds, interleaved, summary, traced_peak
 
 import pyexec_store as ps
-from pyexec_store.bench import RequestCounter, Workload, WriteTally, payload, run_execution
+from pyexec_store.bench import RequestCounter, Run, Workload, WriteTally, payload, run_execution
 from pyexec_store.bench.parallel import run_writers
 from pyexec_store.bench.requests import request_counter
 
@@ -213,31 +214,51 @@ def durable_case(s: Settings) -> dict[str, Any]:
 
 
 def concurrency_case(s: Settings) -> dict[str, Any]:
-    """1 to 16 writer processes on one store: executions per second and latency."""
+    """1 to 16 writer processes on one store: executions per second and latency.
+
+    Every number of writers runs once per round, the rounds taking turns, so a
+    machine whose load drifts treats them alike; throughput is the median of
+    the rounds, latency percentiles pool every execution.
+    """
     levels = (1, 2) if s.quick else (1, 2, 4, 8, 16)
-    total = 6 if s.quick else 160
+    total = 6 if s.quick else 120
+    rounds = s.rounds(3)
     tmp = s.tmp / _fresh("concurrency")
     targets: list[tuple[str, str, dict[str, Any], int | None]] = [
         ("local disk", str(tmp / "local"), {}, None)
     ]
     if "SeaweedFS" in s.servers:
         weed = s.servers["SeaweedFS"]
-        pid = getattr(getattr(weed, "server", None), "process", None)
+        process = getattr(getattr(weed, "server", None), "process", None)
         targets.append(
-            ("SeaweedFS", weed.url(_fresh("concurrency")), weed.options(), pid and pid.pid)
+            ("SeaweedFS", weed.url(_fresh("concurrency")), weed.options(), process and process.pid)
         )
     stores = []
     for name, url, options, server_pid in targets:
-        runs = []
+        runs: dict[int, list[Run]] = {n: [] for n in levels}
+        cpu: dict[int, float] = dict.fromkeys(levels, 0.0)
+        for _ in range(rounds):
+            for workers in levels:
+                cpu0 = cpu_seconds(server_pid) if server_pid else 0.0
+                runs[workers].append(run_writers(url, options, Workload(executions=total), workers))
+                if server_pid:
+                    cpu[workers] += cpu_seconds(server_pid) - cpu0  # warm-ups included
+        entries = []
         for workers in levels:
-            cpu0 = cpu_seconds(server_pid) if server_pid else None
-            run = run_writers(url, options, Workload(executions=total), workers)
-            entry = run.to_json()
-            if cpu0 is not None and server_pid:
-                used = cpu_seconds(server_pid) - cpu0  # includes the writers' warm-up
-                entry["server_cpu_ms_per_execution"] = round(
-                    used * 1000 / (run.executions + workers), 2
-                )
-            runs.append(entry)
-        stores.append({"store": name, "runs": runs})
-    return {"executions": total, "levels": list(levels), "stores": stores}
+            done = runs[workers]
+            pooled = Run(
+                workers,
+                "processes",
+                sum(r.seconds for r in done),
+                [sample for r in done for sample in r.samples],
+            )
+            entry = pooled.to_json()
+            rates = [r.executions_per_second for r in done]
+            entry["executions_per_second"] = round(statistics.median(rates), 3)
+            entry["rounds"] = [round(x, 3) for x in rates]
+            if server_pid:
+                measured = sum(r.executions + workers for r in done)
+                entry["server_cpu_ms_per_execution"] = round(cpu[workers] * 1000 / measured, 2)
+            entries.append(entry)
+        stores.append({"store": name, "runs": entries})
+    return {"executions": total, "rounds": rounds, "levels": list(levels), "stores": stores}

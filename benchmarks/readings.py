@@ -159,7 +159,9 @@ def concurrency(case: dict[str, Any]) -> str:
     parts = [
         f"{case['executions']} executions shared by 1 to {case['levels'][-1]} writer "
         "processes on one store, each process with a store of its own, started and warmed "
-        "up before the clock starts."
+        "up before the clock starts; every number of writers ran once per round, "
+        f"{case.get('rounds', 1)} rounds taking turns, and executions per second is the "
+        "median of the rounds (all of them are in benchmarks.json)."
     ]
     for store in case["stores"]:
         runs = store["runs"]
