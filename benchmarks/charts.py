@@ -78,7 +78,7 @@ def _durable(plt: Any, case: dict[str, Any]) -> Any:
     ax.invert_yaxis()
     ax.set_xlabel("ms per execution (medians), local disk")
     ax.set_title("What durability costs")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     return fig
 
 
