@@ -29,7 +29,20 @@ def short_label(url: str, width: int = 28) -> str:
 
 
 def plot_reports(reports: Sequence[StoreReport], path: str | os.PathLike[str]) -> None:
-    """Write a PNG comparing the stores: latency, executions per second, cost per call."""
+    """Write a PNG comparing the stores: latency, executions per second, cost per call.
+
+    Parameters
+    ----------
+    reports
+        What :func:`~pyexec_store.bench.bench` returned.
+    path
+        The PNG file to write.
+
+    Raises
+    ------
+    MissingDependencyError
+        Without matplotlib.
+    """
     plt = pyplot()
     labels = [short_label(r.url) for r in reports]
     fig, (latency, throughput, calls) = plt.subplots(1, 3, figsize=(15, 4.8))

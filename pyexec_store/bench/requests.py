@@ -40,7 +40,16 @@ class RequestCounter:
 def request_counter(backend: Backend) -> RequestCounter | None:
     """The counter of the requests ``backend`` sends, or ``None`` if it sends none we can count.
 
-    Stores sharing one s3fs filesystem (same options) share one counter.
+    Parameters
+    ----------
+    backend
+        A store's backend; S3 backends are counted, others are not.
+
+    Returns
+    -------
+    RequestCounter or None
+        Registered once per s3fs filesystem: stores sharing one (same
+        options) share one counter, so take differences, not totals.
     """
     if getattr(backend, "protocol", "") != "s3":
         return None

@@ -54,6 +54,11 @@ def parse_size(text: str | int) -> int:
     """Bytes in a size such as ``"1MB"``, ``"30 MB"``, ``"512KiB"`` or ``2048``.
 
     ``KB``, ``MB``, ``GB`` are powers of 1000; ``KiB``, ``MiB``, ``GiB`` of 1024.
+
+    Raises
+    ------
+    ConfigError
+        For text that is no size, or a negative number.
     """
     if isinstance(text, bool) or not isinstance(text, (str, int)):
         raise ConfigTypeError(f"a size must be a str or int, not {type(text).__name__}")
@@ -197,8 +202,24 @@ def run_execution(
 ) -> ExecutionSample:
     """Run one whole execution on ``store``, timing every call.
 
-    ``requests`` returns the requests counted so far, by type; the sample
-    holds the difference made by this execution.
+    Parameters
+    ----------
+    store
+        Where to write it.
+    data
+        What to write (:func:`payload`).
+    tally
+        The :class:`WriteTally` installed on ``store.backend``.
+    requests
+        Returns the requests counted so far, by type (:class:`RequestCounter.counts`);
+        the sample holds the difference this execution made.
+    clock
+        Seconds, for timing.
+
+    Returns
+    -------
+    ExecutionSample
+        Its latency, each call's time, objects, bytes and requests.
     """
     operations: dict[str, list[float]] = {name: [] for name in OPERATIONS}
     objects0, bytes0 = tally.snapshot()
