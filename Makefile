@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
 
-.PHONY: run test test-lowest bench lint clean
+.PHONY: run test test-lowest bench bench-quick bench-serialization lint clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -35,8 +35,19 @@ test-lowest: $(STAMP)
 	$(LOWEST)/bin/python .ci/floors.py check
 	$(LOWEST)/bin/python -m pytest -q -p no:cacheprovider
 
+# Every backend against its floors, from one run: docs/benchmarks.md, its charts
+# (docs/img/bench-*.png) and docs/benchmarks.json (a few minutes; starts and
+# stops moto's server and SeaweedFS on 127.0.0.1, their logs in a temporary folder).
 bench: $(STAMP)
-	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) benchmarks/bench_backends.py
+
+# Every case once at small size, output thrown away: the benchmarks still run (under a minute).
+bench-quick: $(STAMP)
+	$(PY) benchmarks/bench_backends.py --quick
+
+# The results writer against the original serializer (docs/benchmarks-serialization.md).
+bench-serialization: $(STAMP)
+	$(PY) benchmarks/bench_serialization.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check pyexec_store tests benchmarks examples

@@ -1,15 +1,19 @@
-"""Baseline: the original results serializer's approach, reimplemented for comparison.
+"""Baseline: the original module's approach, reimplemented for comparison.
 
-The original converted every value with the standard library
-(``json.loads(json.dumps(obj, default=...))``) and then wrote the converted tree
-again with ``json.dump(..., indent=2)``. This module reproduces that approach and
-its ``default`` callback, branch for branch, so the benchmark measures the same
-work and the tests can compare against it. It is not part of the package.
+The original results serializer converted every value with the standard
+library (``json.loads(json.dumps(obj, default=...))``) and then wrote the
+converted tree again with ``json.dump(..., indent=2)``. This module reproduces
+that approach and its ``default`` callback, branch for branch, so the benchmark
+measures the same work and the tests can compare against it; and
+:func:`record_execution` writes a whole execution as the original services
+did. It is not part of the package.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -135,3 +139,73 @@ def serialize_results_to_file(results: Any, file_path: str) -> dict[str, Any]:
         except Exception as fallback_error:
             metadata["fallback_error"] = str(fallback_error)
         return metadata
+
+
+# ---------------------------------------------------------------------------
+# A whole execution, the original services' way (local disk)
+# ---------------------------------------------------------------------------
+
+
+def _seed_notebook(header: str, *codes: str) -> Any:
+    """A notebook built the original way: ``nbformat.v4.new_*`` for every cell."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(header)] + [
+        nbformat.v4.new_code_cell(c) for c in codes
+    ]
+    return nb
+
+
+def record_execution(
+    base: Path,
+    code: str,
+    context: dict[str, Any],
+    results: Any,
+    pngs: Sequence[bytes],
+    attempts: int,
+) -> Path:
+    """One execution written as the original services wrote it, step for step.
+
+    ``mkdir`` and ``chmod`` per folder; notebooks built with ``nbformat.v4.new_*``
+    and written with ``nbformat.write`` (which validates them); JSON with
+    ``json.dump(indent=2)``; every file straight into its final place. No
+    metadata file: the original kept none.
+    """
+    import uuid
+
+    import nbformat
+
+    now = datetime.now()
+    month = base / "executed_scripts" / now.strftime("%Y-%m")
+    month.mkdir(parents=True, exist_ok=True)
+    folder = month / f"execution_{now:%Y%m%d_%H%M%S}_bench_{uuid.uuid4().hex[:8]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    attempts_dir = folder / "attempts"
+    attempts_dir.mkdir(exist_ok=True)
+    os.chmod(folder, 0o777)
+    os.chmod(attempts_dir, 0o777)
+    os.chmod(folder, folder.stat().st_mode | 0o2000)
+    with open(folder / "context.json", "w") as f:
+        json.dump(context, f, indent=2)
+    for i in range(attempts):
+        header = f"# Python Executor - Attempt #{i + 1}\n\n**Stage:** execution\n"
+        nb = _seed_notebook(header, "context = load_context('../context.json')", code)
+        with open(attempts_dir / f"{i + 1:02d}_execution_{now:%H%M%S}.ipynb", "w") as f:
+            nbformat.write(nb, f)
+    serialize_results_to_file(results, str(folder / "results.json"))
+    (folder / "figures").mkdir(exist_ok=True)
+    paths = []
+    for i, png in enumerate(pngs):
+        paths.append(folder / "figures" / f"figure_{i + 1:02d}.png")
+        paths[-1].write_bytes(png)
+    header = "# Python Executor - Successful Execution\n\nExecution completed successfully.\n\n"
+    nb = _seed_notebook(header, "context = load_context('context.json')", code, "print(results)")
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Execution Results"))
+    figures = "".join(
+        f"### Figure {i}\n![Figure {i}]({p.name})\n\n" for i, p in enumerate(paths, 1)
+    )
+    nb.cells.append(nbformat.v4.new_markdown_cell("## Generated Figures\n\n" + figures))
+    with open(folder / "notebook.ipynb", "w") as f:
+        nbformat.write(nb, f)
+    return folder

@@ -51,12 +51,19 @@ def open_folder(parent: int, name: str, mode: int | None = None) -> int:
     cannot redirect it); without, a missing folder is ``FileNotFoundError``.
     """
     made = False
-    if mode is not None:
+    try:
+        # Opened first: the folders of a path mostly exist, so most calls need no mkdir.
+        fd = os.open(name, DIR | os.O_NOFOLLOW, dir_fd=parent)
+    except FileNotFoundError as exc:
+        if mode is None:
+            raise not_followed(parent, name, exc) from None
         with contextlib.suppress(FileExistsError):
             os.mkdir(name, 0o700, dir_fd=parent)
             made = True
-    try:
-        fd = os.open(name, DIR | os.O_NOFOLLOW, dir_fd=parent)
+        try:
+            fd = os.open(name, DIR | os.O_NOFOLLOW, dir_fd=parent)
+        except OSError as exc:
+            raise not_followed(parent, name, exc) from None
     except OSError as exc:
         raise not_followed(parent, name, exc) from None
     if made and mode is not None:

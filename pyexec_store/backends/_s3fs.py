@@ -11,6 +11,9 @@ Checked against s3fs 2024.6.0 (aiobotocore 2.26, botocore 1.41) and 2026.9.0
   ``ClientError``, whose ``response["Error"]["Code"]`` is the S3 error code.
 - ``botocore.utils.validate_region_name`` is the check botocore makes of a
   region when it builds a client.
+- ``S3FileSystem.session`` is the aiobotocore session its clients come from;
+  a handler registered on it (and on the client made already) sees botocore's
+  ``before-send`` event of every HTTP request, retries included.
 
 :func:`call` sends requests on that client without s3fs's retry loop, which
 would send a streamed body again from where the last attempt left it;
@@ -46,6 +49,20 @@ async def call(fs: Any, method: str, **params: Any) -> dict[str, Any]:
             raise
         raise translated from exc
     return response
+
+
+def on_every_request(fs: Any, handler: Any, unique_id: str) -> None:
+    """Call ``handler(event_name=..., **kwargs)`` before each HTTP request ``fs`` sends.
+
+    ``event_name`` ends with the S3 operation (``before-send.s3.PutObject``).
+    The handler must return ``None`` (anything else would replace the answer).
+    Registered once per ``unique_id``; clients ``fs`` makes later inherit it.
+    """
+    from fsspec.asyn import sync
+
+    sync(fs.loop, fs.set_session)
+    for emitter in (fs.session, fs.s3.meta.events):
+        emitter.register("before-send.s3", handler, unique_id=unique_id)
 
 
 def error_code(exc: BaseException) -> str | None:

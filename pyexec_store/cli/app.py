@@ -108,7 +108,7 @@ def make_store(store_url: str | None, options: dict[str, Any], **overrides: Any)
 
 
 def register() -> None:
-    from . import archive_cmd, browse, doctor_cmd, prune_cmd, run_cmd
+    from . import archive_cmd, bench_cmd, browse, doctor_cmd, prune_cmd, run_cmd
 
     cli.add_command(run_cmd.run)
     cli.add_command(browse.ls)
@@ -118,6 +118,7 @@ def register() -> None:
     cli.add_command(archive_cmd.archive)
     cli.add_command(prune_cmd.prune)
     cli.add_command(doctor_cmd.doctor)
+    cli.add_command(bench_cmd.bench_command, name="bench")
 
 
 register()
