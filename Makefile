@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
 
-.PHONY: run test test-lowest bench bench-quick bench-serialization lint clean
+.PHONY: run test test-lowest bench bench-quick bench-serialization lint mutation clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,5 +54,15 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check pyexec_store tests benchmarks examples
 	$(VENV)/bin/mypy
 
+# Mutation testing of the core modules with mutmut 3 (configured in
+# pyproject.toml, [tool.mutmut]); not part of `make test`. Results are cached in
+# mutants/: a second run only retests the functions that changed (rm -rf mutants
+# to start over). Prints every mutant that was not killed.
+MUTMUT_JOBS ?= 2
+mutation: $(STAMP)
+	$(PY) -c 'import mutmut' 2>/dev/null || $(PY) -m pip install --quiet 'mutmut>=3.3,<4'
+	$(VENV)/bin/mutmut run --max-children $(MUTMUT_JOBS)
+	$(VENV)/bin/mutmut results
+
 clean:
-	rm -rf $(VENV) $(LOWEST) _agent_data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) mutants _agent_data .pytest_cache .mypy_cache .ruff_cache
