@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .archive.report import human_size
 from .catalog import check_status
 from .config import open_store
 from .errors import ConfigError, PyExecStoreError
 from .layout import parse_since
 from .store import ArtifactStore
+from .units import human_size
 
 #: Executions deleted at once.
 CONCURRENCY = 4

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ..units import human_size
+
 #: What happened to one execution.
 Action = Literal["archived", "repaired", "skipped", "failed", "would archive"]
 
@@ -160,13 +162,3 @@ class ProgressEvent:
     executions: int = 0
     bytes: int = 0
     outcome: ExecutionOutcome | None = None
-
-
-def human_size(size: int) -> str:
-    """``1.2 MB``: bytes in decimal units, as the command line shows them."""
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover

@@ -33,8 +33,8 @@ from ..backends import backend_class, split_protocol
 from ..errors import ConfigError, PyExecStoreError
 from ..models import STATUSES
 from ..store import ArtifactStore
+from ..units import human_size
 from .app import EXIT_FAILURE, parse_option
-from .browse import human_size
 
 
 def open_side(url: str, common: dict[str, Any], own: tuple[str, ...]) -> ArtifactStore:

@@ -19,8 +19,8 @@ from ..bench import OPERATIONS, StoreReport, Workload, bench, parse_size
 from ..bench.plot import plot_reports
 from ..config import DEFAULT_URL, ENV_PREFIX
 from ..errors import ConfigError
+from ..units import human_size
 from .app import parse_option
-from .browse import human_size
 
 
 def size(ctx: click.Context, param: click.Parameter, value: str) -> int:

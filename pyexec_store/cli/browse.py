@@ -16,6 +16,7 @@ from .. import catalog, layout
 from ..catalog import execution_key
 from ..models import STATUSES, ExecutionInfo
 from ..store import ArtifactStore
+from ..units import human_duration, human_size
 from ..urls import OPENING_SCHEMES
 from .app import make_store, store_options
 
@@ -32,26 +33,6 @@ STATUS_STYLE = {
 def duration(row: ExecutionInfo) -> float | None:
     """Seconds from start to finish, if it finished."""
     return (row.finished_at - row.created_at).total_seconds() if row.finished_at else None
-
-
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    return (
-        f"{minutes} m {secs:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} m"
-    )
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{size} B"  # pragma: no cover - unreachable
 
 
 def execution_link(store: ArtifactStore, row: ExecutionInfo) -> str:

@@ -14,8 +14,8 @@ from rich.markup import escape
 from ..errors import ConfigError
 from ..models import STATUSES
 from ..prune import PruneReport, delete_prunable, find_prunable
+from ..units import human_size
 from .app import EXIT_FAILURE, make_store, parse_option
-from .browse import human_size
 
 
 def _line(verb: str, e: Any) -> str:

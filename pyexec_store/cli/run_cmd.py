@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from ..runner import RunOutcome, load_context_arguments, run_script
+from ..units import human_size
 from .app import make_store, store_options
-from .browse import STATUS_STYLE, human_size
+from .browse import STATUS_STYLE
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
