@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from rich.console import Console
 
 from .. import open_store
 from ..errors import ConfigError, ConfigTypeError, MissingDependencyError, PyExecStoreError
@@ -63,6 +64,14 @@ def cli(ctx: click.Context, debug: bool) -> None:
     if not debug:  # request details of botocore/s3fs never reach a terminal by default
         for noisy in ("botocore", "aiobotocore", "s3fs", "fsspec"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def stdout_console() -> Console:
+    """A console for stdout: coloured and fitted on a terminal, never cut when piped."""
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console.width = 1_000_000  # piped or captured: whole lines, never folded at 80 columns
+    return console
 
 
 def parse_option(text: str) -> tuple[str, Any]:

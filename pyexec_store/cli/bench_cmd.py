@@ -20,7 +20,7 @@ from ..bench.plot import plot_reports
 from ..config import DEFAULT_URL, ENV_PREFIX
 from ..errors import ConfigError
 from ..units import human_size
-from .app import parse_option
+from .app import parse_option, stdout_console
 
 
 def size(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -195,7 +195,7 @@ def bench_command(
     if as_json:
         click.echo(orjson.dumps([r.to_json() for r in reports], option=orjson.OPT_INDENT_2))
     else:
-        Console(highlight=False).print(comparison(reports))
+        stdout_console().print(comparison(reports))
     sys.stdout.flush()
     for report in reports:
         for note in report.notes:

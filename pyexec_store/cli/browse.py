@@ -18,7 +18,7 @@ from ..models import STATUSES, ExecutionInfo
 from ..store import ArtifactStore
 from ..units import human_duration, human_size
 from ..urls import OPENING_SCHEMES
-from .app import make_store, store_options
+from .app import make_store, stdout_console, store_options
 
 STATUS_STYLE = {
     "success": "green",
@@ -94,9 +94,7 @@ def ls(
     if as_json:
         echo_json([row_json(store, r) for r in rows])
         return
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console.width = 1_000_000  # piped: whole lines, never folded at 80 columns
+    console = stdout_console()
     if not rows:
         console.print(f"No executions in {escape(store.backend.location)}.")
         return
