@@ -147,3 +147,16 @@ def test_results_size_is_about_what_was_asked() -> None:
     for size in (1_000, 100_000, 1_000_000):
         data = ps.bench.payload(Workload(results_size=size)).results
         assert 0.95 * size < len(ps.encode_results(data).data) < 1.05 * size
+
+
+def test_requests_are_counted_on_the_client_that_sends_them(
+    s3: RecordingMotoServer, memory_url: str
+) -> None:
+    # A filesystem with the same options, still alive, compares equal to the
+    # bench's own (fsspec's tokens) but has another client: count on the sender.
+    held = ps.open_store(f"s3://{BUCKET}/b", **s3_options(s3))
+    held.list_executions()
+    opts = [a for k, v in s3_options(s3).items() for a in ("-o", f"{k}={v}")]
+    result = bench("--store", f"s3://{BUCKET}/b", *opts, "-n", "1", "-c", "1")
+    assert result.exit_code == 0, result.output
+    assert "PutObject" in result.stdout

@@ -8,13 +8,11 @@ sees exactly what goes over the wire, on any S3 server.
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import Counter
 from typing import Any
 
 from ..backends import Backend
 
-_COUNTERS: weakref.WeakKeyDictionary[Any, RequestCounter] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -48,8 +46,7 @@ def request_counter(backend: Backend) -> RequestCounter | None:
     Returns
     -------
     RequestCounter or None
-        Registered once per s3fs filesystem: stores sharing one (same
-        options) share one counter, so take differences, not totals.
+        A new counter each call, counting from then on.
     """
     if getattr(backend, "protocol", "") != "s3":
         return None
@@ -58,10 +55,9 @@ def request_counter(backend: Backend) -> RequestCounter | None:
     fs = getattr(backend, "fs", None)
     if fs is None:
         return None
+    # A fresh counter on the client as it is now: a filesystem reused from fsspec's
+    # cache may have made a new client since an earlier counter was registered.
+    counter = RequestCounter()
     with _LOCK:
-        counter = _COUNTERS.get(fs)
-        if counter is None:
-            counter = RequestCounter()
-            on_every_request(fs, counter, unique_id=f"pyexec-store-bench-{id(counter)}")
-            _COUNTERS[fs] = counter
+        on_every_request(fs, counter, unique_id=f"pyexec-store-bench-{id(counter)}")
     return counter
