@@ -143,10 +143,12 @@ def list_executions(
     if name is not None and not isinstance(name, str):
         raise ConfigTypeError(f"name must be a str, not {type(name).__name__}")
     pattern = name is not None and any(c in name for c in "*?[")
+    # A folder's name holds its time to the second; the metadata, to the microsecond.
+    since_second = since_dt.replace(microsecond=0) if since_dt is not None else None
     folders = [
         ex
         for ex in _folders(backend, since_dt)
-        if (since_dt is None or ex.created_at >= since_dt)
+        if (since_second is None or ex.created_at >= since_second)
         and (name is None or pattern or ex.name == layout.sanitize_name(name))
     ]
     metas = backend.read_many([f"{ex.folder}/{layout.METADATA_FILE}" for ex in folders])
@@ -158,6 +160,8 @@ def list_executions(
             with contextlib.suppress(StorageError):
                 meta = parse_json(raw, ex.folder)
         row = info(backend, urls, ex, meta if isinstance(meta, dict) else {})
+        if since_dt is not None and row.created_at < since_dt:
+            continue
         if wanted is not None and row.status != wanted:
             continue
         if name is not None and not (

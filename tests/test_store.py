@@ -251,3 +251,59 @@ def test_top_level_exports() -> None:
 def test_layout_folds_names() -> None:
     assert layout.sanitize_name("ünits") == "units"
     assert layout.sanitize_name("Åström café") == "Astrom_cafe"
+
+
+def test_repr_names_the_root_and_the_link_strategy(store: ps.ArtifactStore) -> None:
+    assert repr(store) == f"ArtifactStore({store.backend.location!r}, url_strategy=FileUrls)"
+
+
+def test_metadata_updates_accumulate(
+    store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = store.create_execution("beat")
+    synced: list[str] = []
+    monkeypatch.setattr(store.backend, "sync", synced.append)
+    store.heartbeat(ctx, 5)
+    path = store.finish_execution(ctx, details={"exit": 0})
+    assert path == ctx.folder_path / "execution_metadata.json"
+    assert synced == [store.key(ctx.folder_path)]  # the execution's folder is made durable
+    meta = meta_of(store, ctx)
+    assert meta == ctx.metadata
+    assert (meta["status"], meta["heartbeat_interval"], meta["exit"]) == ("success", 5, 0)
+    store.heartbeat(ctx, 7)
+    assert meta_of(store, ctx)["status"] == "success"
+
+
+def test_save_results_indents_by_two_unless_told(store: ps.ArtifactStore) -> None:
+    ctx = store.create_execution("r")
+    key = store.key(store.save_results(ctx, {"a": [1]}))
+    assert store.backend.read(key) == b'{\n  "a": [\n    1\n  ]\n}\n'
+    store.save_results(ctx, {"a": [1]}, indent=None)
+    assert store.backend.read(key) == b'{"a":[1]}\n'
+    store.save_results(ctx, ps.encode_results({"b": 2}, indent=None))
+    assert store.backend.read(key) == b'{"b":2}\n'
+
+
+def test_a_missing_context_is_logged_only_when_missing(
+    store: ps.ArtifactStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    ctx = store.create_execution("c")
+    with caplog.at_level(logging.WARNING, logger="pyexec_store"):
+        store.create_attempt_notebook(ctx, "x")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Context file not found when creating notebook: {store.key(ctx.folder_path)}"
+    ]
+    caplog.clear()
+    store.save_context(ctx, {})
+    with caplog.at_level(logging.WARNING, logger="pyexec_store"):
+        store.create_attempt_notebook(ctx, "x")
+    assert caplog.records == []
+
+
+def test_a_context_that_is_no_object_is_a_storage_error(store: ps.ArtifactStore) -> None:
+    ctx = store.create_execution("c")
+    store.backend.write(store.key(ctx.folder_path) + "/context.json", b"[1]")
+    with pytest.raises(ps.StorageError) as info:
+        store.load_context(ctx)
+    assert (info.value.operation, info.value.path) == ("load", "context.json")
+    assert str(info.value) == "could not load context.json: it does not hold a JSON object"

@@ -248,11 +248,13 @@ class Backend(ABC):
         to the root, on every backend).
         """
         text = self.canonical(path)
-        root = self.uri("").rstrip("/")
-        if text == root:
+        root = self.uri("")  # "memory:///" for a store at the root of its filesystem
+        if not root.endswith("/"):
+            root += "/"
+        if text in (root, root[:-1]):
             return ""
-        if text.startswith(root + "/"):
-            return check_relative(text[len(root) + 1 :])
+        if text.startswith(root):
+            return check_relative(text[len(root) :])
         if "://" not in path and not path.startswith("/"):
             return check_relative(path.strip("/")) if path.strip("/") else ""
         raise PathEscapeError(f"{path!r} is not inside the store root {self.location}")
