@@ -17,6 +17,7 @@ from seaweed import SeaweedServer
 from slowserver import silent_server
 
 import pyexec_store as ps
+from pyexec_store.backends.s3_options import sends_default_checksums
 from pyexec_store.cli.app import cli
 
 #: What ``botocore`` sends with every body by default since 1.36 (and not when required only).
@@ -164,10 +165,8 @@ def test_a_server_without_conditional_writes_is_a_warning_not_a_failure(s3: Any)
     assert result.exit_code == 0
 
 
-def test_a_server_refusing_botocores_default_checksums_and_the_fix(
-    s3: Any, local_root: Path
-) -> None:
-    # An older server: a body sent with a checksum header is refused.
+def refuse_checksum_headers(s3: Any) -> None:
+    """An older server: a body sent with a checksum header is refused."""
     s3.inject_faults(
         1000,
         400,
@@ -176,6 +175,35 @@ def test_a_server_refusing_botocores_default_checksums_and_the_fix(
         header="x-amz-sdk-checksum-algorithm",
         method="PUT",
     )
+
+
+@pytest.mark.skipif(
+    sends_default_checksums(), reason="this botocore sends checksums by default (1.36+)"
+)
+def test_a_server_refusing_checksums_with_a_botocore_sending_none(
+    s3: Any, local_root: Path
+) -> None:
+    refuse_checksum_headers(s3)
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    assert all(c.outcome == "pass" for c in checks), [c for c in checks if not c.ok]
+    detail = by_name(checks, "checksums").detail
+    assert "sends no checksum by default" in detail and "refuses SHA-256" in detail
+    assert "no checksum sent" in by_name(checks, "write").detail
+    src = ps.open_store(local_root)
+    record(src, "old-server")
+    dst = ps.open_store(f"s3://{BUCKET}/archive", **s3_options(s3))
+    report = ps.archive(src, dst)
+    assert report.ok and report.archived == 1
+    assert set(report.executions[0].verified_by) == {"read back"}
+
+
+@pytest.mark.skipif(
+    not sends_default_checksums(), reason="this botocore sends no checksum by default (<1.36)"
+)
+def test_a_server_refusing_botocores_default_checksums_and_the_fix(
+    s3: Any, local_root: Path
+) -> None:
+    refuse_checksum_headers(s3)
     checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
     failed = by_name(checks, "checksums")
     assert failed.outcome == "fail" and "request_checksum_calculation" in failed.hint

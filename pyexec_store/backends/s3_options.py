@@ -71,6 +71,12 @@ def _config_names() -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
+def sends_default_checksums() -> bool:
+    """Whether this botocore adds CRC32 checksums to every body (1.36 and later)."""
+    return "request_checksum_calculation" in _config_names()
+
+
+@functools.lru_cache(maxsize=1)
 def _client_names() -> frozenset[str]:
     import botocore.session
 

@@ -16,9 +16,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
+import botocore
 from fsspec.asyn import sync
 
 from ..backends._s3fs import call, error_code
+from ..backends.s3_options import sends_default_checksums
 from ..backends.s3_transfer import within
 from ..errors import StorageError, StorageExistsError, StorageNotFoundError
 from ..store import ArtifactStore
@@ -200,7 +202,8 @@ def probe_checks(store: ArtifactStore) -> list[Check]:
             ]
         bad = failed("write", f"could not write {where}: {exc}", "the key needs s3:PutObject")
         return [bad, *skipped(PROBE[1:], "nothing could be written")]
-    checks = [passed("write", f"wrote {where} ({len(data)} bytes, with botocore's checksums)")]
+    sent = "with botocore's checksums" if sends_default_checksums() else "no checksum sent"
+    checks = [passed("write", f"wrote {where} ({len(data)} bytes, {sent})")]
     try:
         checks.append(_conditional(backend, key))
         expected = backend.read(key) if checks[-1].outcome == "warn" else data
@@ -254,9 +257,14 @@ def _read(backend: Any, key: str, expected: bytes) -> list[Check]:
         "ignores": "it ignores the SHA-256 sent with a body: archives read each copy back",
         "refuses": "it refuses SHA-256 checksums: archives send none and read each copy back",
     }.get(backend.checksum_support() or "", "whether it checks SHA-256 checksums is unknown")
+    sent = (
+        "botocore's default checksums are accepted"
+        if sends_default_checksums()
+        else f"botocore {botocore.__version__} sends no checksum by default"
+    )
     return [
         passed("read", f"read back the same {len(got)} bytes"),
-        passed("checksums", f"botocore's default checksums are accepted; {how}"),
+        passed("checksums", f"{sent}; {how}"),
     ]
 
 
