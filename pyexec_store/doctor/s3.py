@@ -16,7 +16,6 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-import botocore
 from fsspec.asyn import sync
 
 from ..backends._s3fs import call, error_code
@@ -257,6 +256,8 @@ def _read(backend: Any, key: str, expected: bytes) -> list[Check]:
         "ignores": "it ignores the SHA-256 sent with a body: archives read each copy back",
         "refuses": "it refuses SHA-256 checksums: archives send none and read each copy back",
     }.get(backend.checksum_support() or "", "whether it checks SHA-256 checksums is unknown")
+    import botocore  # imported by the S3 backend already; not on `import pyexec_store`
+
     sent = (
         "botocore's default checksums are accepted"
         if sends_default_checksums()
