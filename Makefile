@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 LOWEST := .venv-lowest
 
-.PHONY: run test test-lowest bench bench-quick bench-serialization lint mutation clean
+.PHONY: run test test-lowest bench bench-quick bench-serialization lint coverage mutation clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check pyexec_store tests benchmarks examples
 	$(VENV)/bin/mypy
 
+# Line and branch coverage of the whole suite (the code the tests run in this
+# process; the command's child processes are not traced), worst files first.
+coverage: $(STAMP)
+	$(VENV)/bin/coverage run -m pytest -q -p no:cacheprovider
+	$(VENV)/bin/coverage report
+
 # Mutation testing of the core modules with mutmut 3 (configured in
 # pyproject.toml, [tool.mutmut]); not part of `make test`. Results are cached in
 # mutants/: a second run only retests the functions that changed (rm -rf mutants
@@ -65,4 +71,4 @@ mutation: $(STAMP)
 	$(VENV)/bin/mutmut results
 
 clean:
-	rm -rf $(VENV) $(LOWEST) mutants _agent_data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(LOWEST) mutants .coverage _agent_data .pytest_cache .mypy_cache .ruff_cache
