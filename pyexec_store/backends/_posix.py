@@ -54,9 +54,9 @@ def open_folder(parent: int, name: str, mode: int | None = None) -> int:
     try:
         # Opened first: the folders of a path mostly exist, so most calls need no mkdir.
         fd = os.open(name, DIR | os.O_NOFOLLOW, dir_fd=parent)
-    except FileNotFoundError as exc:
+    except FileNotFoundError:
         if mode is None:
-            raise not_followed(parent, name, exc) from None
+            raise  # a missing name is never a link that was not followed
         with contextlib.suppress(FileExistsError):
             os.mkdir(name, 0o700, dir_fd=parent)
             made = True
@@ -115,17 +115,13 @@ def listdir(folder: int, where: str) -> list[str]:
     return sorted(names)
 
 
-def files_below(folder: int, where: str) -> dict[str, int]:
-    """Every regular file below ``folder`` (relative path -> size), sorted by path.
+def stats_below(folder: int, where: str) -> dict[str, tuple[int, float]]:
+    """Every regular file below ``folder`` (relative path -> (size, modification time
+    in seconds)), sorted by path.
 
     Symlinks are skipped (and logged), never followed. Temporary files are
     skipped too, and those left by a writer that died are removed.
     """
-    return {name: size for name, (size, _) in stats_below(folder, where).items()}
-
-
-def stats_below(folder: int, where: str) -> dict[str, tuple[int, float]]:
-    """As :func:`files_below`, with each file's (size, modification time in seconds)."""
     found: dict[str, tuple[int, float]] = {}
     _files_below(folder, where, "", found)
     return dict(sorted(found.items()))
@@ -153,16 +149,15 @@ def _files_below(folder: int, where: str, prefix: str, found: dict[str, tuple[in
                 found[prefix + entry.name] = (info.st_size, info.st_mtime_ns / 1e9)
 
 
-def sync_tree(folder: int) -> int:
+def sync_tree(folder: int) -> None:
     """fsync every regular file and folder below ``folder`` (links never followed),
-    then ``folder`` itself; the number of files synced."""
-    count = 0
+    then ``folder`` itself."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 child = open_folder(folder, entry.name)
                 try:
-                    count += sync_tree(child)
+                    sync_tree(child)
                 finally:
                     os.close(child)
             elif entry.is_file(follow_symlinks=False) and not _is_temp(entry.name):
@@ -171,9 +166,7 @@ def sync_tree(folder: int) -> int:
                     os.fsync(fd)
                 finally:
                     os.close(fd)
-                count += 1
     os.fsync(folder)
-    return count
 
 
 def _skipped(where: str, name: str) -> None:
@@ -243,7 +236,7 @@ def _create_temp(folder: int, name: str) -> tuple[int, str]:
 
 
 def atomic_write(
-    folder: str | int,
+    folder: int,
     name: str,
     data: bytes,
     *,
@@ -255,17 +248,11 @@ def atomic_write(
 
     The bytes go to a temporary file in the same folder, which is then renamed
     over ``name`` (or, with ``exclusive``, hard-linked to it, which fails if
-    ``name`` exists). ``folder`` is a path or an open folder descriptor.
+    ``name`` exists). ``folder`` is an open folder descriptor.
     ``mode`` sets the file's permissions exactly; without it they follow the
     umask, as for a plain ``open``, minus world write. With ``durable``, the
     file and then the folder are synced to disk before it returns.
     """
-    if isinstance(folder, str):
-        fd = os.open(folder, DIR)
-        try:
-            return atomic_write(fd, name, data, mode=mode, exclusive=exclusive, durable=durable)
-        finally:
-            os.close(fd)
     out, tmp = _create_temp(folder, name)
     try:
         try:

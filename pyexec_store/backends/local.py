@@ -315,15 +315,16 @@ class LocalBackend(FsspecBackend):
     def delete(self, keys: Sequence[str]) -> None:
         """Remove these files, then the folders that held them if they are now empty.
 
-        Only the direct parents of the keys are removed (deepest first), never
-        the root; symlinks are removed themselves, never followed.
+        Only the direct parents of the keys (and empty folders inside them) are
+        removed, never the root; symlinks are removed themselves, never followed.
         """
         for key in keys:
             self.full_path(key)
         parents = {key.rpartition("/")[0] for key in keys} - {""}
         for key in keys:
             self._remove(key, _posix.remove)
-        for parent in sorted(parents, key=lambda p: p.count("/"), reverse=True):
+        # In any order: a parent holding only emptied folders removes them first.
+        for parent in parents:
             self._remove(parent, _posix.remove_empty_folder)
 
     def _remove(self, key: str, remove: Callable[[int, str], None]) -> None:
@@ -345,7 +346,11 @@ def _parts(key: str) -> list[str]:
 def write_plain_file(folder: str, name: str, data: bytes) -> None:
     """Write one file outside any store, atomically, with the umask's mode (minus world write)."""
     try:
-        atomic_write(folder, name, data)
+        fd = os.open(folder, _posix.DIR)
+        try:
+            atomic_write(fd, name, data)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise storage_error(exc, "write", os.path.join(folder, name)) from None
 
