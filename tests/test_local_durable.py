@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from pathlib import Path
@@ -58,6 +59,22 @@ def test_durable_true_syncs_every_write(local_root: Path, synced: list[str]) -> 
     assert synced == ["file", "folder"]  # the claim: the file, then its folder
     store.save_results(ctx, {"a": 1})
     assert synced[2:] == ["file", "folder"]
+
+
+def test_a_durable_claim_without_hard_links_is_synced(
+    local_root: Path, synced: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root, durable=True).backend
+    backend.makedirs("a")
+
+    def no_links(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.EPERM, "Operation not permitted")  # as on FAT or some SMB mounts
+
+    monkeypatch.setattr(os, "link", no_links)
+    backend.write("a/claim.json", b"first", exclusive=True)
+    # The temporary file, then the claim written in its place, then their folder.
+    assert synced == ["file", "file", "folder"]
+    assert backend.read("a/claim.json") == b"first"
 
 
 def test_durable_false_never_syncs(local_root: Path, synced: list[str]) -> None:

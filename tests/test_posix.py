@@ -112,15 +112,22 @@ def test_a_leftover_temporary_name_is_never_reused(local_root: Path) -> None:
     assert all(path.read_bytes() == b"leftover" for path in leftovers)
 
 
+def no_links(*args: object, **kwargs: object) -> None:
+    """os.link on a filesystem without hard links (FAT, some FUSE and SMB mounts)."""
+    raise OSError(errno.EPERM, "Operation not permitted")
+
+
+@pytest.mark.parametrize(("policy", "expected"), [("private", 0o600), ("group", 0o664)])
 def test_a_claim_without_hard_links_gets_the_policy_mode(
-    local_root: Path, monkeypatch: pytest.MonkeyPatch
+    local_root: Path, monkeypatch: pytest.MonkeyPatch, policy: str, expected: int
 ) -> None:
-    backend = ps.open_store(local_root, permissions="private").backend
+    backend = ps.open_store(local_root, permissions=policy).backend
     backend.makedirs("a")
-
-    def no_links(*args: object, **kwargs: object) -> None:
-        raise OSError(errno.EPERM, "Operation not permitted")
-
     monkeypatch.setattr(os, "link", no_links)
-    backend.write("a/claim.json", b"first", exclusive=True)
-    assert (local_root / "a" / "claim.json").stat().st_mode & 0o7777 == 0o600
+    old = os.umask(0o077)  # a strict umask must not weaken the policy here either
+    try:
+        backend.write("a/claim.json", b"first", exclusive=True)
+    finally:
+        os.umask(old)
+    assert (local_root / "a" / "claim.json").stat().st_mode & 0o7777 == expected
+    assert backend.read("a/claim.json") == b"first"

@@ -266,7 +266,7 @@ def atomic_write(
         finally:
             os.close(out)
         if exclusive:
-            _link_exclusive(folder, tmp, name, data, 0o664 if mode is None else mode)
+            _link_exclusive(folder, tmp, name, data, mode, durable)
             os.unlink(tmp, dir_fd=folder)
         else:
             os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
@@ -278,12 +278,15 @@ def atomic_write(
         raise
 
 
-def _link_exclusive(folder: int, tmp: str, name: str, data: bytes, mode: int) -> None:
+def _link_exclusive(
+    folder: int, tmp: str, name: str, data: bytes, mode: int | None, durable: bool
+) -> None:
     """Publish ``tmp`` as ``name`` only if ``name`` does not exist yet.
 
     A hard link publishes the complete file atomically. Only where the
     filesystem has no hard links does an ``O_EXCL`` create take its place: the
-    claim stays exclusive, and a failed write removes the name again.
+    claim stays exclusive, gets the same mode and durability as ``tmp``, and a
+    failed write removes the name again.
     """
     try:
         os.link(tmp, name, src_dir_fd=folder, dst_dir_fd=folder, follow_symlinks=False)
@@ -291,10 +294,16 @@ def _link_exclusive(folder: int, tmp: str, name: str, data: bytes, mode: int) ->
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:
             raise
-    fd = os.open(name, _NEW, mode, dir_fd=folder)
+    # As _create_temp: 0o664 before the umask, then the exact mode through the descriptor.
+    fd = os.open(name, _NEW, 0o664, dir_fd=folder)
     try:
         with os.fdopen(fd, "wb") as f:
+            if mode is not None:
+                os.fchmod(fd, mode)
             f.write(data)
+            if durable:
+                f.flush()
+                os.fsync(fd)
     except BaseException:
         os.unlink(name, dir_fd=folder)
         raise
