@@ -6,9 +6,12 @@ import errno
 import logging
 import os
 import signal
+import stat
 import subprocess
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -131,3 +134,223 @@ def test_a_claim_without_hard_links_gets_the_policy_mode(
         os.umask(old)
     assert (local_root / "a" / "claim.json").stat().st_mode & 0o7777 == expected
     assert backend.read("a/claim.json") == b"first"
+
+
+class Listing:
+    """What os.scandir gives: entries read once, in a chosen order, the first given first."""
+
+    def __init__(self, entries: list[os.DirEntry[str]]) -> None:
+        self.entries = entries
+
+    def __enter__(self) -> Listing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def __iter__(self) -> Iterator[os.DirEntry[str]]:
+        return iter(self.entries)
+
+
+def change_after_listing(
+    monkeypatch: pytest.MonkeyPatch, folder: Path, first: str, change: Callable[[], None]
+) -> None:
+    """Run ``change`` once, right after ``folder`` is listed and before its entries are used.
+
+    As another user of a shared folder could, between a walk's listing and its
+    open of an entry. The entry named ``first`` comes first, so entries follow it.
+    """
+    real = os.scandir
+    done = []
+
+    def scandir(path: int) -> Listing:
+        with real(path) as found:
+            entries = sorted(found, key=lambda e: e.name != first)
+        if not done and os.readlink(f"/proc/self/fd/{path}") == str(folder):
+            for entry in entries:  # what the listing said, before the change
+                entry.is_dir(follow_symlinks=False)
+            change()
+            done.append(True)
+        return Listing(entries)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_a_folder_swapped_for_a_link_while_walked_is_skipped_and_the_walk_goes_on(
+    local_root: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    backend = ps.open_store(local_root).backend
+    for key in ("a/b/sub/x.txt", "a/b/z.txt", "a/b/other/y.txt", "a/top.txt"):
+        backend.write(key, b"mine")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(b"secret")
+
+    def swap() -> None:
+        (local_root / "a" / "b" / "sub").rename(tmp_path / "moved")
+        (local_root / "a" / "b" / "sub").symlink_to(outside, target_is_directory=True)
+
+    change_after_listing(monkeypatch, local_root / "a" / "b", "sub", swap)
+    with caplog.at_level(logging.WARNING, logger="pyexec_store"):
+        found = backend.find("a")
+    # Neither the link's target nor the moved folder; everything listed after it still.
+    assert found == ["b/other/y.txt", "b/z.txt", "top.txt"]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"skipped {backend.uri('a')}/b/sub: not a file or folder (links are never followed)"
+    ]
+
+
+def test_a_file_swapped_for_a_link_while_synced_is_not_synced_through_it(
+    local_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/f.txt", b"mine")
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"not the store's")
+    synced: list[int] = []
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(os.fstat(fd).st_ino)
+        real_fsync(fd)
+
+    def swap() -> None:
+        (local_root / "a" / "f.txt").unlink()
+        (local_root / "a" / "f.txt").symlink_to(victim)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    change_after_listing(monkeypatch, local_root / "a", "f.txt", swap)
+    try:
+        backend.sync("a")
+    except ps.StorageError as exc:  # refusing the link is fine; following it is not
+        assert exc.errno == errno.ELOOP
+    assert victim.stat().st_ino not in synced
+
+
+def test_a_stale_temporary_file_removed_meanwhile_is_no_error(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/r.json", b"{}")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    temp = local_root / "a" / f".r.json.{gone.pid}-0.tmp"
+    temp.write_bytes(b"{")
+    then = time.time() - 3600
+    os.utime(temp, (then, then))
+    # Another lister removes it first, between this listing and its removal here.
+    change_after_listing(monkeypatch, local_root / "a", temp.name, temp.unlink)
+    assert backend.find("a") == ["r.json"]
+
+
+def test_a_link_removed_right_after_its_open_was_refused_gives_the_open_error(
+    local_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.makedirs("a")
+    (tmp_path / "target").write_bytes(b"secret")
+    link = local_root / "a" / "link"
+    link.symlink_to(tmp_path / "target")
+    real_stat = os.stat
+
+    def stat_after_removal(path: str, *args: object, **kwargs: object) -> os.stat_result:
+        if path == "link" and link.is_symlink():
+            link.unlink()  # its planter removes it before the refusal is explained
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "stat", stat_after_removal)
+    with pytest.raises(ps.StorageError) as info:
+        backend.read("a/link")
+    assert info.value.errno == errno.ELOOP and "secret" not in str(info.value)
+
+
+def test_a_folder_is_made_0o700_and_only_then_given_its_mode(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[int] = []
+    real_fchmod = os.fchmod
+
+    def fchmod(fd: int, mode: int) -> None:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            seen.append(info.st_mode & 0o777)  # (setgid comes from the parent)
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", fchmod)
+    old = os.umask(0)  # the most open umask: only mkdir's own mode keeps others out
+    try:
+        store = ps.open_store(local_root, permissions="container")
+        ctx = store.create_execution("new")
+        store.save_figure(ctx, PNG)
+    finally:
+        os.umask(old)
+    # root, executed_scripts, month, execution, attempts, figures: none open before its mode
+    assert seen == [0o700] * 6
+    assert stat.S_IMODE(ctx.folder_path.stat().st_mode) == 0o3777
+
+
+def test_a_folder_mode_that_cannot_be_set_is_a_permission_error(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.makedirs("a")
+    real_fchmod = os.fchmod
+
+    def fchmod(fd: int, mode: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        real_fchmod(fd, mode)
+
+    monkeypatch.setattr(os, "fchmod", fchmod)
+    open_before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(ps.StoragePermissionError) as info:
+        backend.write("a/new/r.json", b"{}")
+    assert info.value.errno == errno.EPERM and info.value.operation == "write"
+    assert len(os.listdir("/proc/self/fd")) == open_before  # its descriptor closed
+    assert not (local_root / "a" / "new" / "r.json").exists()
+
+
+def test_a_failed_folder_sync_after_the_rename_is_a_storage_error(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root, durable=True).backend
+    backend.makedirs("a")
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    for exclusive in (False, True):
+        with pytest.raises(ps.StorageError) as info:
+            backend.write(f"a/{exclusive}.json", b"{}", exclusive=exclusive)
+        assert info.value.errno == errno.EIO and "Input/output error" in str(info.value)
+    assert not [p.name for p in (local_root / "a").iterdir() if p.name.startswith(".")]
+
+
+def test_a_temporary_file_swapped_for_a_link_before_a_claim_is_never_linked_through(
+    local_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.makedirs("a")
+    victim = tmp_path / "victim.json"
+    victim.write_bytes(b'{"secret": 1}')
+    real_link = os.link
+
+    def swap_then_link(src: str, dst: str, **kwargs: Any) -> None:
+        # A group member of a 2775 folder replaces the temporary file before it is published.
+        os.unlink(src, dir_fd=kwargs["src_dir_fd"])
+        os.symlink(victim, src, dir_fd=kwargs["src_dir_fd"])
+        real_link(src, dst, **kwargs)
+
+    monkeypatch.setattr(os, "link", swap_then_link)
+    backend.write("a/claim.json", b"{}", exclusive=True)
+    monkeypatch.undo()
+    assert victim.stat().st_nlink == 1  # never hard-linked into the store
+    with pytest.raises(ps.StorageError, match="symbolic link, not followed"):
+        backend.read("a/claim.json")
