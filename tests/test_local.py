@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import stat
 from pathlib import Path
 
 import pytest
 
 import pyexec_store as ps
+from pyexec_store.backends.base import FileStat
 
 
 def mode(path: Path) -> int:
@@ -60,7 +63,7 @@ def test_nothing_is_world_writable_by_default(local_root: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["public", "", 0o17777, -1, 1.5, True])
 def test_bad_permissions_are_refused(local_root: Path, bad: object) -> None:
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises((ValueError, TypeError), match="permissions"):
         ps.open_store(local_root, permissions=bad)
     assert not local_root.exists()
 
@@ -225,3 +228,87 @@ def test_shared_folders_must_hold_the_created_folder(local_root: Path) -> None:
     with pytest.raises(ps.ConfigError, match="shared_from"):
         backend.makedirs("a/b", shared_from="a/c")
     assert not local_root.exists()
+
+
+def test_urls_through_a_symlinked_root_name_keys(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    store = ps.open_store(tmp_path / "link")
+    store.backend.write("a/r.json", b"{}")
+    # The root as the user gave it, with either scheme, as well as the resolved one.
+    for url in (
+        f"file://{tmp_path}/link/a/r.json",
+        f"local://{tmp_path}/link/a/r.json",
+        f"file://{real}/a/r.json",
+    ):
+        assert store.key(url) == "a/r.json", url
+
+
+def test_a_path_outside_the_root_is_refused_naming_it_and_the_root(
+    local_root: Path, tmp_path: Path
+) -> None:
+    store = ps.open_store(local_root)
+    elsewhere = tmp_path / "elsewhere" / "r.json"
+    expected = f"'{elsewhere}' is not inside the store root {local_root}"
+    with pytest.raises(ps.PathEscapeError, match=re.escape(expected)):
+        store.key(elsewhere)
+
+
+@pytest.mark.parametrize("name", ["store ", "storeX"])
+def test_a_root_name_ending_in_a_space_or_an_x_is_matched_whole(tmp_path: Path, name: str) -> None:
+    root = tmp_path / name
+    store = ps.open_store(root)
+    store.backend.write("a/r.json", b"{}")
+    assert store.key(root / "a" / "r.json") == "a/r.json"
+    assert store.key(root) == ""
+    sibling = tmp_path / "store"  # the root's name without its last character
+    for outside in (sibling, sibling / "a" / "r.json"):
+        with pytest.raises(ps.PathEscapeError):
+            store.key(outside)
+
+
+def test_reading_a_key_outside_the_root_is_refused_before_anything_is_read(
+    local_root: Path, tmp_path: Path
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/r.json", b"{}")
+    (tmp_path / "outside.txt").write_bytes(b"outside")
+    with pytest.raises(ps.PathEscapeError):
+        backend.read_many(["a/r.json", "../outside.txt"])
+
+
+def test_listings_give_each_files_modification_time(local_root: Path) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/b/r.json", b"{}")
+    backend.write("a/c.txt", b"hello")
+    os.utime(local_root / "a" / "b" / "r.json", ns=(1_700_000_000_500_000_000,) * 2)
+    os.utime(local_root / "a" / "c.txt", ns=(1_600_000_000_000_000_000,) * 2)
+    assert backend.find_stats("a") == {
+        "b/r.json": FileStat(2, 1_700_000_000.5),
+        "c.txt": FileStat(5, 1_600_000_000.0),
+    }
+
+
+def test_open_read_streams_the_file_itself_never_through_a_link(local_root: Path) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/b/r.json", b"data")
+    with backend.open_read("a/b/r.json") as f:
+        assert f.read() == b"data"
+    (local_root / "a" / "file_link").symlink_to(local_root / "a" / "b" / "r.json")
+    (local_root / "folder_link").symlink_to(local_root / "a" / "b", target_is_directory=True)
+    for key, name in (("a/file_link", "file_link"), ("folder_link/r.json", "folder_link")):
+        with pytest.raises(ps.StorageError, match="symbolic link, not followed") as info:
+            backend.open_read(key)
+        assert info.value.errno == errno.ELOOP and name in str(info.value)
+        assert (info.value.operation, info.value.path) == ("read", backend.uri(key))
+    with pytest.raises(ps.PathEscapeError):
+        backend.open_read("a/../../outside.txt")
+
+
+def test_open_read_of_a_missing_key_creates_nothing(local_root: Path) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.makedirs("a")
+    with pytest.raises(ps.StorageNotFoundError) as info:
+        backend.open_read("a/x/y/missing.json")
+    assert (info.value.operation, info.value.path) == ("read", backend.uri("a/x/y/missing.json"))
+    assert list((local_root / "a").iterdir()) == []
