@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
 import signal
 import stat
 import subprocess
@@ -228,6 +229,30 @@ def test_a_file_swapped_for_a_link_while_synced_is_not_synced_through_it(
     except ps.StorageError as exc:  # refusing the link is fine; following it is not
         assert exc.errno == errno.ELOOP
     assert victim.stat().st_ino not in synced
+
+
+def test_a_file_swapped_for_a_fifo_while_synced_does_not_block_the_finish(
+    local_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = ps.open_store(local_root).backend
+    backend.write("a/f.txt", b"mine")
+    backend.write("a/g.txt", b"also mine")
+    fifo = local_root / "a" / "f.txt"
+
+    def swap() -> None:
+        fifo.unlink()
+        os.mkfifo(fifo)
+
+    change_after_listing(monkeypatch, local_root / "a", "f.txt", swap)
+    finished = threading.Event()
+    worker = threading.Thread(target=lambda: (backend.sync("a"), finished.set()), daemon=True)
+    worker.start()
+    worker.join(30)
+    if worker.is_alive():  # blocked opening the FIFO: release it, then fail
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        worker.join(5)
+    assert finished.is_set()
+    assert backend.read("a/g.txt") == b"also mine"
 
 
 def test_a_stale_temporary_file_removed_meanwhile_is_no_error(

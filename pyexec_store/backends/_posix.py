@@ -161,9 +161,12 @@ def sync_tree(folder: int) -> None:
                 finally:
                     os.close(child)
             elif entry.is_file(follow_symlinks=False) and not _is_temp(entry.name):
-                fd = os.open(entry.name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+                # Non-blocking, and checked again once open: the file may have
+                # been swapped for a FIFO since it was listed.
+                fd = os.open(entry.name, _READ, dir_fd=folder)
                 try:
-                    os.fsync(fd)
+                    if stat.S_ISREG(os.fstat(fd).st_mode):
+                        os.fsync(fd)
                 finally:
                     os.close(fd)
     os.fsync(folder)
