@@ -5,10 +5,10 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import threading
 import signal
 import stat
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
