@@ -244,6 +244,21 @@ def test_urls_through_a_symlinked_root_name_keys(tmp_path: Path) -> None:
         assert store.key(url) == "a/r.json", url
 
 
+def test_a_stores_own_file_urls_are_keys_again_whatever_the_roots_name(tmp_path: Path) -> None:
+    # file:// URLs are percent-encoded (RFC 8089): a space is %20, % is %25.
+    root = tmp_path / "my store 100%"
+    store = ps.open_store(root)
+    store.backend.write("a/r r.json", b"{}")
+    url = store.backend.uri("a/r r.json")
+    assert url == f"file://{tmp_path}/my%20store%20100%25/a/r%20r.json"
+    assert store.key(url) == "a/r r.json"
+    again = ps.open_store(root.as_uri())
+    assert again.backend.read("a/r r.json") == b"{}"
+    # Decoded, then checked like any path: an encoded ../ does not leave the root.
+    with pytest.raises(ps.PathEscapeError):
+        store.key(root.as_uri() + "/%2E%2E/elsewhere.json")
+
+
 def test_a_path_outside_the_root_is_refused_naming_it_and_the_root(
     local_root: Path, tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, NamedTuple
+from urllib.parse import unquote
 
 from fsspec.implementations.local import LocalFileSystem
 from upath import UPath
@@ -73,10 +74,15 @@ def permission_modes(policy: str | int) -> Modes:
 
 
 def local_path(url: str) -> str:
-    """``url`` without a ``file://`` or ``local://`` scheme."""
-    for scheme in ("file://", "local://"):
-        if url.startswith(scheme):
-            return url[len(scheme) :]
+    """``url`` without a ``file://`` or ``local://`` scheme.
+
+    A ``file://`` URL is percent-decoded (RFC 8089), as :meth:`LocalBackend.uri`
+    encodes it: ``file:///tmp/my%20store`` is ``/tmp/my store``.
+    """
+    if url.startswith("file://"):
+        return unquote(url[len("file://") :])
+    if url.startswith("local://"):
+        return url[len("local://") :]
     return url
 
 
