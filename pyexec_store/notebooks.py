@@ -140,8 +140,8 @@ def figure_markdown(figure_paths: Iterable[object], execution_folder: PurePath |
         except ValueError:
             # Not under the folder: fall back to the bare file name, as the seed does.
             link = fig_path.name
-        # Quoted: a path can neither end the link nor become markup.
-        text += f"### Figure {i}\n![Figure {i}]({quote(link, safe='/')})\n\n"
+        # Quoted (all but "/"): a path can neither end the link nor become markup.
+        text += f"### Figure {i}\n![Figure {i}]({quote(link)})\n\n"
     return text
 
 
