@@ -380,3 +380,13 @@ def test_results_are_converted_without_numpy_imported(tmp_path: Path) -> None:
         "s": {"items": [1], "_type": "set"},
         "c": {"real": 0.0, "imag": 1.0, "_type": "complex"},
     }
+
+
+def test_a_document_past_max_bytes_is_not_built_on_the_exact_path() -> None:
+    # nesting beyond the fast path, met first: the exact walker measures the rest
+    value = [nested(300), [list(range(100)) for _ in range(200)]]
+    size = len(encode_results(value).data)
+    warning = encode_results(value, max_bytes=100).warnings[0]
+    # "at least N bytes": N is where the walk stopped, not the size of a finished document
+    found = int(warning.split("(at least ")[1].split(" ")[0])
+    assert 100 < found < size // 2
