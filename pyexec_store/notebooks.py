@@ -140,8 +140,8 @@ def figure_markdown(figure_paths: Iterable[object], execution_folder: PurePath |
         except ValueError:
             # Not under the folder: fall back to the bare file name, as the seed does.
             link = fig_path.name
-        # Quoted: a path can neither end the link nor become markup.
-        text += f"### Figure {i}\n![Figure {i}]({quote(link, safe='/')})\n\n"
+        # Quoted (all but "/"): a path can neither end the link nor become markup.
+        text += f"### Figure {i}\n![Figure {i}]({quote(link)})\n\n"
     return text
 
 
@@ -175,9 +175,10 @@ def final_notebook(
 
 
 def to_bytes(notebook: Notebook) -> bytes:
-    """Serialise a notebook (``.ipynb`` JSON, UTF-8)."""
+    """Serialise a notebook: ``.ipynb`` JSON, UTF-8, keys sorted, indented by 2, newline-ended."""
     try:
         return orjson.dumps(notebook, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
     except orjson.JSONEncodeError:
-        # Text that is not valid UTF-8 (lone surrogates) survives only as JSON escapes.
-        return json.dumps(notebook, indent=1, sort_keys=True).encode("ascii") + b"\n"
+        # Text that is not valid UTF-8 (lone surrogates) survives only as JSON escapes;
+        # the layout is the same.
+        return json.dumps(notebook, indent=2, sort_keys=True).encode("ascii") + b"\n"

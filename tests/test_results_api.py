@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -172,3 +175,218 @@ def test_string_records_say_why() -> None:
         "results.p: Point written as its string (AttributeError while converting it)",
         "results.r: range written as its string",
     ]
+
+
+# -- the exact walker's document, and the arguments --------------------------------
+
+SURROGATE = "\ud800"  # orjson refuses it: the whole document goes the exact way
+
+
+def nested(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("indent", [None, 2, 3])
+def test_the_exact_walker_lays_out_every_indent_as_the_stdlib_does(indent: int | None) -> None:
+    value = {"a": [1, {"b": None}], "s": SURROGATE}
+    # ensure_ascii: the only way json writes a lone surrogate in bytes
+    expected = json.dumps(value, indent=indent, separators=None if indent else (",", ":"))
+    assert encode_results(value, indent=indent).data == expected.encode() + b"\n"
+    # and an odd width on the fast path too (orjson indents by 2 only)
+    assert encode_results([1, [2]], indent=3).data == b"[\n   1,\n   [\n      2\n   ]\n]\n"
+
+
+def test_max_bytes_is_inclusive_on_the_exact_path() -> None:
+    value = {"a": list(range(20)), "s": SURROGATE}
+    data = encode_results(value).data
+    assert encode_results(value, max_bytes=len(data)).data == data
+    smaller = encode_results(value, max_bytes=len(data) - 1)
+    assert (
+        orjson.loads(smaller.data)["_error"]
+        == f"document larger than {len(data) - 1} bytes (max_bytes)"
+    )
+    assert smaller.warnings == [
+        f"results: document larger than max_bytes={len(data) - 1} (at least {len(data)} bytes); "
+        "written as a _serialization_failed record"
+    ]
+
+
+def test_nesting_past_a_thousand_levels_is_written_compact_with_a_warning() -> None:
+    # indentation would grow with the square of the depth
+    opening = "".join(" " * 2 * i + "[\n" for i in range(1000))
+    closing = "\n".join(" " * 2 * i + "]" for i in reversed(range(1000)))
+    indented = f"{opening}{' ' * 2000}0\n{closing}\n"
+    assert encode_results(nested(1000)) == (indented.encode(), [])
+    deep = encode_results(nested(1001))
+    assert deep.data == b"[" * 1001 + b"0" + b"]" * 1001 + b"\n"
+    assert deep.warnings == ["results: nesting 1001 levels deep; written without indentation"]
+    # compact was asked for: nothing to say
+    assert encode_results(nested(1001), indent=None) == (deep.data, [])
+
+
+def test_make_json_serializable_honours_the_bound_on_the_exact_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # nesting beyond the fast path's depth, met first, sends it the exact way
+    # before the fast path has counted the long string
+    value = [nested(300), "x" * 5000]
+    assert make_json_serializable(value) == value
+    monkeypatch.setattr(results, "MAX_BYTES", 1000)
+    record = make_json_serializable(value)
+    assert record["_serialization_failed"] is True
+    assert record["_error"] == "document larger than 1000 bytes (max_bytes)"
+
+
+class Liar:
+    """Even ``isinstance`` fails on it: only the last-resort record can be written."""
+
+    @property  # type: ignore[misc]
+    def __class__(self) -> type:
+        raise RuntimeError("who am I")
+
+
+def test_a_value_nothing_can_classify_gives_the_failed_record_naming_it() -> None:
+    value = {"x": Liar()}
+    expected = {
+        "_serialization_failed": True,
+        "_original_type": "dict",
+        "_error": "who am I",
+        "_string_representation": str(value),
+    }
+    for indent in (2, None):
+        encoded = encode_results(value, indent=indent)
+        assert orjson.loads(encoded.data) == expected
+        assert encoded.data.endswith(b"}\n")
+        assert encoded.warnings == ["results: could not be serialized (RuntimeError: who am I)"]
+    assert make_json_serializable(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("indent", "name"), [(1.5, "float"), ("2", "str"), (True, "bool"), ([2], "list")]
+)
+def test_a_bad_indent_is_refused_naming_its_type(indent: Any, name: str) -> None:
+    with pytest.raises(ps.ConfigTypeError, match=rf"^indent must be an int or None, not {name}$"):
+        encode_results([1], indent=indent)
+
+
+@pytest.mark.parametrize(("max_bytes", "name"), [(10.0, "float"), ("10", "str"), (False, "bool")])
+def test_a_bad_max_bytes_is_refused_naming_its_type(max_bytes: Any, name: str) -> None:
+    with pytest.raises(
+        ps.ConfigTypeError, match=rf"^max_bytes must be an int or None, not {name}$"
+    ):
+        encode_results([1], max_bytes=max_bytes)
+
+
+def test_invalid_json_is_refused_at_the_depth_every_orjson_parses() -> None:
+    # NaN is not JSON; 250 levels are within what orjson always parses
+    with pytest.raises(orjson.JSONDecodeError):
+        decode_results("[" * 250 + "NaN" + "]" * 250)
+
+
+# -- the conversion policy, continued ---------------------------------------------
+
+
+class TaggedSet(set[int]):
+    """A frame-like set: ``to_dict`` and ``index``."""
+
+    index = None
+
+    def to_dict(self) -> dict[str, int]:
+        return {"tag": len(self)}
+
+
+class TaggedPath(type(Path())):  # type: ignore[misc]
+    index = None
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.name}
+
+
+def test_to_dict_with_index_comes_before_sets_and_paths_as_in_the_original() -> None:
+    assert compact({"s": TaggedSet({1, 2}), "p": TaggedPath("a/b")}) == (
+        {"s": {"tag": 2}, "p": {"path": "b"}},
+        [],
+    )
+
+
+class Meta(type):
+    @property
+    def __module__(cls) -> str:  # type: ignore[override]
+        raise AttributeError("no module")
+
+
+class NoModule(metaclass=Meta):
+    def __str__(self) -> str:
+        return "nm"
+
+
+class HostileMeta(type):
+    @property
+    def __module__(cls) -> str:  # type: ignore[override]
+        raise RuntimeError("hostile")
+
+
+class HostileModule(metaclass=HostileMeta):
+    def __str__(self) -> str:
+        return "hm"
+
+
+def test_a_string_record_of_a_class_without_a_module_says_unknown() -> None:
+    value, _ = compact({"n": NoModule(), "h": HostileModule()})
+    assert value == {
+        "n": {
+            "value": "nm",
+            "type": "NoModule",
+            "module": "unknown",
+            "_serialization_note": "converted_to_string",
+        },
+        # a class that cannot say its module may carry credentials: its type name only
+        "h": {
+            "value": "HostileModule",
+            "type": "HostileModule",
+            "module": "unknown",
+            "_serialization_note": "converted_to_string",
+            "_note": "may carry credentials: only its type is written",
+        },
+    }
+
+
+def test_a_credential_key_is_its_type_name_with_a_warning() -> None:
+    import fsspec
+
+    fs = fsspec.filesystem("memory")
+    assert compact({fs: 1}) == (
+        {"MemoryFileSystem": 1},
+        ["results: 1 key of type MemoryFileSystem written as string"],
+    )
+
+
+def test_results_are_converted_without_numpy_imported(tmp_path: Path) -> None:
+    # numpy values can only exist once numpy is imported: nothing asks for it before
+    script = (
+        "import sys, pathlib\n"
+        "from pyexec_store.results import encode_results\n"
+        "enc = encode_results({'s': {1}, 'c': 1j}, indent=None)\n"
+        "assert 'numpy' not in sys.modules, 'numpy imported'\n"
+        "sys.stdout.write(enc.data.decode())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout) == {
+        "s": {"items": [1], "_type": "set"},
+        "c": {"real": 0.0, "imag": 1.0, "_type": "complex"},
+    }
+
+
+def test_a_document_past_max_bytes_is_not_built_on_the_exact_path() -> None:
+    # nesting beyond the fast path, met first: the exact walker measures the rest
+    value = [nested(300), [list(range(100)) for _ in range(200)]]
+    size = len(encode_results(value).data)
+    warning = encode_results(value, max_bytes=100).warnings[0]
+    # "at least N bytes": N is where the walk stopped, not the size of a finished document
+    found = int(warning.split("(at least ")[1].split(" ")[0])
+    assert 100 < found < size // 2

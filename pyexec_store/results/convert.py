@@ -82,11 +82,11 @@ class Converter:
 
     __slots__ = ("_int_digits", "log", "ndarray", "np")
 
-    def __init__(self, log: WarningLog | None = None) -> None:
+    def __init__(self) -> None:
         np = sys.modules.get("numpy")  # numpy values can only exist if numpy is imported
         self.np: Any = np
         self.ndarray: type = np.ndarray if np is not None else _Never
-        self.log = log if log is not None else WarningLog()
+        self.log = WarningLog()
         self._int_digits = 0
 
     @property
@@ -96,8 +96,8 @@ class Converter:
             self._int_digits = max_int_digits()
         return self._int_digits
 
-    def warn(self, message: str, extra: Any = None) -> None:
-        self.log.warn(message, extra)
+    def warn(self, message: str) -> None:
+        self.log.warn(message)
 
     # ---- records -----------------------------------------------------------
 
@@ -109,7 +109,7 @@ class Converter:
 
     def _record(self, obj: Any, value: str) -> dict[str, Any]:
         try:
-            module = str(getattr(type(obj), "__module__", "unknown"))
+            module = str(type(obj).__module__)
         except Exception:
             module = "unknown"
         return {
