@@ -66,22 +66,6 @@ def test_every_presigned_link_names_its_file(s3: Any) -> None:
             assert response.read() == store.backend.read(f"{store.key(ctx.folder_path)}/{name}")
 
 
-def test_content_disposition_of_any_name() -> None:
-    from pyexec_store.urls.presigned import content_disposition, content_type
-
-    assert content_disposition("execution.html") == 'inline; filename="execution.html"'
-    assert content_disposition('a"b\\c.txt') == (
-        "inline; filename=\"a_b_c.txt\"; filename*=UTF-8''a%22b%5Cc.txt"
-    )
-    assert content_disposition("résumé.png") == (
-        "inline; filename=\"r_sum_.png\"; filename*=UTF-8''r%C3%A9sum%C3%A9.png"
-    )
-    assert content_type("execution.html") == "text/html; charset=utf-8"
-    assert content_type("x.IPYNB") == "application/x-ipynb+json"
-    assert content_type("notes.txt") == "text/plain"
-    assert content_type("blob") == "application/octet-stream"
-
-
 def test_a_server_that_checks_signatures_serves_the_page_inline() -> None:
     """SeaweedFS refuses a wrong signature (moto does not): the response-content-*
     overrides are signed with the link, and honoured."""

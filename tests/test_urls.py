@@ -16,6 +16,7 @@ import pyexec_store as ps
 from pyexec_store.urls import MAX_EXPIRES, check_expires, check_http_url
 from pyexec_store.urls.file import FileUrls
 from pyexec_store.urls.jupyter import JupyterUrls
+from pyexec_store.urls.presigned import content_disposition, content_type
 
 NOWHERE = "http://127.0.0.1:9"
 
@@ -101,6 +102,28 @@ def test_jupyter_links_trim_slashes_of_the_base_and_the_prefix(tmp_path: Path) -
     assert store.url("executed_scripts") == "http://lab:8888/lab/tree/work/runs"
 
 
+def test_jupyter_links_trim_only_slashes(tmp_path: Path) -> None:
+    # Names ending in other characters (here X) keep them.
+    store = ps.open_store(
+        tmp_path,
+        url_strategy="jupyter",
+        jupyter_base_url="http://lab:8888/X/",
+        jupyter_prefix="/XrunsX/",
+    )
+    assert store.url("executed_scripts/a.ipynb") == "http://lab:8888/X/lab/tree/XrunsX/a.ipynb"
+
+
+def test_options_of_the_wrong_type_are_named_with_their_type(tmp_path: Path) -> None:
+    with pytest.raises(ps.ConfigTypeError, match=r"^jupyter_base_url must be a str, not int$"):
+        check_http_url("jupyter_base_url", 8888)
+    with pytest.raises(ps.ConfigTypeError, match=r"^jupyter_prefix must be a str, not int$"):
+        ps.open_store(tmp_path, url_strategy="jupyter", jupyter_prefix=5)
+    with pytest.raises(
+        ps.ConfigTypeError, match=r"^url_expires must be an int number of seconds, not '60'$"
+    ):
+        check_expires("60")
+
+
 def test_a_bad_jupyter_base_url_names_the_option(tmp_path: Path) -> None:
     with pytest.raises(ps.ConfigError, match=r"^jupyter_base_url="):
         ps.open_store(tmp_path, url_strategy="jupyter", jupyter_base_url="lab:8888")
@@ -146,6 +169,68 @@ def test_presigned_links_of_a_profile_use_its_credentials(
     )
     credential = query(store.url("x.json"))["X-Amz-Credential"].split("/")
     assert (credential[0], credential[2]) == ("AKIDPROFILE", "ap-south-1")
+
+
+def test_presigned_links_to_aws_are_path_style_at_the_regional_endpoint(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # botocore's own default there is virtual-hosted (https://bucket.s3...).
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "FSSPEC_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    store = ps.open_store(
+        "s3://bucket/runs",
+        url_strategy="presigned",
+        key="AKIDEXAMPLE",
+        secret="not-a-real-secret",
+        client_kwargs={"region_name": "eu-west-2"},
+    )
+    url = store.url("executed_scripts/2026-01/x/figures/figure_01.png")
+    assert url.startswith(
+        "https://s3.eu-west-2.amazonaws.com/bucket/runs/executed_scripts/2026-01/x/figures/"
+        "figure_01.png?"
+    )
+    # The name a browser saves it as is the file's own, not its folders'.
+    assert query(url)["response-content-disposition"] == 'inline; filename="figure_01.png"'
+    assert query(url)["response-content-type"] == "image/png"
+
+
+def test_presigned_execution_links_open_the_final_notebook_or_the_page() -> None:
+    store = presigned()
+    folder = "executed_scripts/2026-01/x_20260101_000000_abcd"
+    base = f"/bucket/runs/{folder}"
+    assert urlsplit(store.urls.execution_url(folder)).path == f"{base}/notebook.ipynb"
+    assert urlsplit(store.urls.execution_url(folder, page=False)).path == f"{base}/notebook.ipynb"
+    assert urlsplit(store.urls.execution_url(folder, page=True)).path == f"{base}/execution.html"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("execution.html", "text/html; charset=utf-8"),
+        ("x.IPYNB", "application/x-ipynb+json"),
+        ("a.b.ipynb", "application/x-ipynb+json"),
+        ("results.json", "application/json"),
+        ("figure_01.png", "image/png"),
+        ("notes.txt", "text/plain"),
+        ("notes.tar.gz", "application/x-tar"),
+        # only in mimetypes' non-strict table
+        ("slides.pict", "image/pict"),
+        ("blob", "application/octet-stream"),
+        ("blob.no-such-type", "application/octet-stream"),
+    ],
+)
+def test_content_type_by_extension(name: str, expected: str) -> None:
+    assert content_type(name) == expected
+
+
+def test_content_disposition_of_any_name() -> None:
+    assert content_disposition("execution.html") == 'inline; filename="execution.html"'
+    assert content_disposition('a"b\\c.txt') == (
+        "inline; filename=\"a_b_c.txt\"; filename*=UTF-8''a%22b%5Cc.txt"
+    )
+    assert content_disposition("résumé.png") == (
+        "inline; filename=\"r_sum_.png\"; filename*=UTF-8''r%C3%A9sum%C3%A9.png"
+    )
 
 
 def test_presigned_folder_links_name_the_prefix() -> None:
