@@ -144,6 +144,12 @@ def test_presigned_links_are_path_style_and_signed_for_the_configured_region() -
     assert query(url)["X-Amz-Credential"].split("/")[2] == "eu-west-2"
 
 
+@pytest.mark.parametrize("bad", ["ftp://files", "http://user:pw@files", 8080])
+def test_a_bad_public_endpoint_names_the_option(bad: object) -> None:
+    with pytest.raises((ps.ConfigError, ps.ConfigTypeError), match=r"^public_endpoint_url"):
+        presigned(public_endpoint_url=bad)
+
+
 def test_presigned_links_carry_a_session_token() -> None:
     url = presigned(token="session-token-example").url("x.json")
     assert query(url)["X-Amz-Security-Token"] == "session-token-example"
