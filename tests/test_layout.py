@@ -53,6 +53,11 @@ def test_an_execution_folder_parses_with_or_without_a_trailing_slash() -> None:
         assert parsed.created_at == datetime(2026, 1, 2, 3, 4, 5).astimezone()
 
 
+@pytest.mark.parametrize("tail", ["X", "X/", "XX"])
+def test_a_folder_name_with_more_after_its_id_is_no_execution(tail: str) -> None:
+    assert layout.parse_execution_folder(FOLDER + tail) is None
+
+
 def test_attempt_numbers_start_at_one_and_a_stage_defaults_to_execution() -> None:
     now = datetime(2026, 1, 2, 3, 4, 5)
     for bad in (0, -1, 1.0, "1"):

@@ -389,6 +389,9 @@ def test_an_execution_links_to_its_page_once_it_has_one(memory_url: str) -> None
         "plain": link(plain, "notebook.ipynb"),
         "paged": link(paged, "execution.html"),
     }
+    store.render_page(plain)  # a page made later links the same way
+    assert plain.folder_url == link(plain, "execution.html")
+    assert store.open_execution(plain.folder_path).folder_url == link(plain, "execution.html")
 
 
 def test_a_page_of_an_original_execution_writes_no_metadata(store: ps.ArtifactStore) -> None:
@@ -419,6 +422,7 @@ def test_rendering_a_page_again_writes_the_page_only(
 
 TYPE, VALUE = ps.ConfigTypeError, ps.ConfigError
 BAD_ARGUMENTS: list[tuple[Call, type[Exception], str]] = [
+    (lambda s, c: s.create_execution(7), TYPE, "a name must be a str, not int"),
     (lambda s, c: s.save_context(c, [1]), TYPE, "context data must be a mapping, not list"),
     (lambda s, c: s.create_attempt_notebook(c, b"x"), TYPE, "code must be a str, not bytes"),
     (
@@ -426,7 +430,7 @@ BAD_ARGUMENTS: list[tuple[Call, type[Exception], str]] = [
         TYPE,
         "stage must be a str, not int",
     ),
-    (lambda s, c: s.create_final_notebook(c, None), TYPE, "code must be a str, not NoneType"),
+    (lambda s, c: s.create_final_notebook(c, 1.5), TYPE, "code must be a str, not float"),
     (
         lambda s, c: s.save_figure(c, 1.5),
         TYPE,
@@ -479,11 +483,18 @@ def test_a_bad_argument_is_refused_naming_it_and_what_was_given(
 def test_writes_are_logged_with_their_keys(
     store: ps.ArtifactStore, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ctx = store.create_execution("logged")
-    folder = store.key(ctx.folder_path)
     with caplog.at_level(logging.INFO, logger="pyexec_store"):
+        ctx = store.create_execution("logged")
         store.save_results(ctx, {"bad": float("nan")})
         store.create_final_notebook(ctx, "x = 1")
+    folder = store.key(ctx.folder_path)
     messages = [r.getMessage() for r in caplog.records]
-    assert messages[0].startswith("results.json: ") and "bad" in messages[0]
-    assert messages[1:] == [f"Created final notebook: {folder}/notebook.ipynb"]
+    assert messages[0] == f"Created execution folder: {folder}"
+    assert messages[1].startswith("results.json: ") and "bad" in messages[1]
+    assert messages[2:] == [f"Created final notebook: {folder}/notebook.ipynb"]
+
+
+def test_an_execution_without_a_name_gets_the_default_one(store: ps.ArtifactStore) -> None:
+    ctx = store.create_execution(None)  # type: ignore[arg-type]
+    assert meta_of(store, ctx)["name"] == "python_executor"
+    assert "_python_executor_" in ctx.folder_path.name
