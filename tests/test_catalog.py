@@ -184,6 +184,8 @@ def test_an_execution_is_named_by_any_path_like_and_a_trailing_slash(
     # A folder's name, or an id, as a shell completes it.
     assert store.open_execution(ctx.folder_path.name + "/").folder_path == ctx.folder_path
     assert store.open_execution(ctx.metadata["execution_id"] + "/").folder_path == ctx.folder_path
+    with pytest.raises(ps.ConfigError, match="is not an execution folder"):
+        store.open_execution(ctx.metadata["execution_id"] + "X")  # no id: nothing is stripped
 
 
 # -- listing ------------------------------------------------------------------
