@@ -351,6 +351,16 @@ def test_since_within_a_second_keeps_every_later_execution(store: ps.ArtifactSto
     assert [r.name for r in rows] == ["b", "c"]
 
 
+def test_an_original_execution_is_listed_by_the_name_its_folder_holds(
+    store: ps.ArtifactStore,
+) -> None:
+    # The original module kept names unsanitised, and wrote no metadata.
+    folder = "executed_scripts/2026-01/execution_20260105_101500_data analysis_e26cb7b5"
+    store.backend.write(f"{folder}/context.json", b"{}")
+    assert [r.execution_id for r in store.list_executions(name="data analysis")] == ["e26cb7b5"]
+    assert store.list_executions(name="data_analysis") == []
+
+
 def test_a_resumed_attempt_keeps_its_stage_and_error_context_as_recorded(
     store: ps.ArtifactStore,
 ) -> None:
