@@ -45,6 +45,12 @@ def test_leading_dots_of_a_name_become_underscores(name: str, safe: str) -> None
     assert layout.sanitize_name(name) == safe
 
 
+def test_a_name_that_is_no_str_is_a_config_type_error() -> None:
+    with pytest.raises(ps.ConfigTypeError) as info:
+        layout.sanitize_name(b"bytes")
+    assert str(info.value) == "a name must be a str, not bytes"
+
+
 def test_an_execution_folder_parses_with_or_without_a_trailing_slash() -> None:
     for text in (FOLDER, FOLDER + "/"):
         parsed = layout.parse_execution_folder(text)
