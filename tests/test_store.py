@@ -498,3 +498,11 @@ def test_an_execution_without_a_name_gets_the_default_one(store: ps.ArtifactStor
     ctx = store.create_execution(None)  # type: ignore[arg-type]
     assert meta_of(store, ctx)["name"] == "python_executor"
     assert "_python_executor_" in ctx.folder_path.name
+
+
+def test_a_store_built_directly_renders_no_pages_unless_asked(store: ps.ArtifactStore) -> None:
+    direct = ps.ArtifactStore(store.backend, store.urls)
+    ctx = direct.create_execution("direct")
+    direct.finish_execution(ctx)
+    assert sorted(store.backend.find(store.key(ctx.folder_path))) == ["execution_metadata.json"]
+    assert "page" not in meta_of(store, ctx)
