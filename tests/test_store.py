@@ -500,9 +500,13 @@ def test_an_execution_without_a_name_gets_the_default_one(store: ps.ArtifactStor
     assert "_python_executor_" in ctx.folder_path.name
 
 
-def test_a_store_built_directly_renders_no_pages_unless_asked(store: ps.ArtifactStore) -> None:
+def test_a_store_built_directly_renders_pages_only_when_asked(store: ps.ArtifactStore) -> None:
     direct = ps.ArtifactStore(store.backend, store.urls)
     ctx = direct.create_execution("direct")
     direct.finish_execution(ctx)
     assert sorted(store.backend.find(store.key(ctx.folder_path))) == ["execution_metadata.json"]
     assert "page" not in meta_of(store, ctx)
+    rendering = ps.ArtifactStore(store.backend, store.urls, render_pages=True)
+    ctx = rendering.create_execution("direct, rendering")
+    rendering.finish_execution(ctx)
+    assert meta_of(store, ctx)["page"] == "execution.html"
