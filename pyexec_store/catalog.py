@@ -143,13 +143,15 @@ def list_executions(
     if name is not None and not isinstance(name, str):
         raise ConfigTypeError(f"name must be a str, not {type(name).__name__}")
     pattern = name is not None and any(c in name for c in "*?[")
+    # Folders hold the safe form of a name; the original module's, the name as given.
+    folder_names = {name, layout.sanitize_name(name)} if name is not None else set()
     # A folder's name holds its time to the second; the metadata, to the microsecond.
     since_second = since_dt.replace(microsecond=0) if since_dt is not None else None
     folders = [
         ex
         for ex in _folders(backend, since_dt)
         if (since_second is None or ex.created_at >= since_second)
-        and (name is None or pattern or ex.name == layout.sanitize_name(name))
+        and (name is None or pattern or ex.name in folder_names)
     ]
     metas = backend.read_many([f"{ex.folder}/{layout.METADATA_FILE}" for ex in folders])
     rows = []

@@ -127,6 +127,7 @@ def test_corrupt_metadata_names_its_file(store: ps.ArtifactStore) -> None:
         store.open_execution(ctx.folder_path)
     assert info.value.operation == "parse"
     assert info.value.path == store.backend.uri(key(store, ctx, META))
+    assert info.value.endpoint is None and info.value.reason.startswith("not valid JSON: ")
 
 
 def test_corrupt_results_name_their_file(store: ps.ArtifactStore) -> None:
@@ -142,6 +143,7 @@ def test_an_empty_execution_folder_is_not_found(store: ps.ArtifactStore) -> None
     with pytest.raises(ps.StorageNotFoundError, match="nothing stored there") as info:
         store.open_execution(folder)
     assert (info.value.operation, info.value.path) == ("open", store.backend.uri(folder))
+    assert (info.value.endpoint, info.value.reason) == (None, "nothing stored there")
 
 
 def test_an_unknown_id_names_it(store: ps.ArtifactStore) -> None:
@@ -158,6 +160,7 @@ def test_an_invalid_notebook_names_its_file(store: ps.ArtifactStore) -> None:
         store.load_notebook(ctx.folder_path / "bad.ipynb")
     assert info.value.operation == "load"
     assert info.value.path == store.backend.uri(key(store, ctx, "bad.ipynb"))
+    assert info.value.endpoint is None and info.value.reason.startswith("not a valid notebook: ")
 
 
 class Named(os.PathLike[str]):
@@ -178,6 +181,11 @@ def test_an_execution_is_named_by_any_path_like_and_a_trailing_slash(
     assert store.open_execution(Named(folder)).folder_path == ctx.folder_path
     assert store.open_execution(folder + "/").folder_path == ctx.folder_path
     assert store.open_execution(str(ctx.folder_path) + "/").folder_path == ctx.folder_path
+    # A folder's name, or an id, as a shell completes it.
+    assert store.open_execution(ctx.folder_path.name + "/").folder_path == ctx.folder_path
+    assert store.open_execution(ctx.metadata["execution_id"] + "/").folder_path == ctx.folder_path
+    with pytest.raises(ps.ConfigError, match="is not an execution folder"):
+        store.open_execution(ctx.metadata["execution_id"] + "X")  # no id: nothing is stripped
 
 
 # -- listing ------------------------------------------------------------------
@@ -295,3 +303,83 @@ def test_the_deleting_marker_is_json_on_s3(s3: Any) -> None:
     store.delete_execution(ctx)
     (put,) = [r for r in s3.take_requests() if r.method == "PUT"]
     assert put.path.endswith(META) and put.headers["content-type"] == "application/json"
+
+
+def test_a_listing_reads_the_metadata_of_matching_folders_only(
+    store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A folder's name holds the execution's name and time: a listing by name
+    # or time reads no metadata of the folders that cannot match.
+    month = "executed_scripts/2026-01"
+    early_a = f"{month}/execution_20260105_101500_a_0000000a"
+    late_a = f"{month}/execution_20260110_101500_a_0000000b"
+    late_b = f"{month}/execution_20260110_101501_b_0000000c"
+    for folder in (early_a, late_a, late_b):
+        store.backend.write(f"{folder}/{META}", b"{}")
+    read: list[str] = []
+    real = store.backend.read_many
+
+    def spy(keys: Any) -> Any:
+        read.extend(keys)
+        return real(keys)
+
+    monkeypatch.setattr(store.backend, "read_many", spy)
+    since = datetime(2026, 1, 8).astimezone()
+    cases = [
+        ({"name": "a", "since": since}, [late_a]),
+        ({"since": since}, [late_a, late_b]),
+        ({"name": "a"}, [early_a, late_a]),
+    ]
+    for filters, expected in cases:
+        read.clear()
+        assert [str(r.path) for r in store.list_executions(**filters)] == [
+            str(store.backend.upath(f)) for f in expected
+        ]
+        assert sorted(read) == sorted(f"{f}/{META}" for f in expected)
+
+
+def test_since_within_a_second_keeps_every_later_execution(store: ps.ArtifactStore) -> None:
+    # Three executions in one second (the folder names tie): the one before
+    # `since` is left out, and the listing goes on past it.
+    month = "executed_scripts/2026-01"
+    second = datetime(2026, 1, 5, 10, 15, 0).astimezone()
+    for name, micro in (("a", 200_000), ("b", 700_000), ("c", 900_000)):
+        folder = f"{month}/execution_20260105_101500_{name}_0000000{name}"
+        created = (second + timedelta(microseconds=micro)).isoformat()
+        store.backend.write(f"{folder}/{META}", orjson.dumps({"created_at": created}))
+    rows = store.list_executions(since=second + timedelta(microseconds=500_000))
+    assert [r.name for r in rows] == ["b", "c"]
+
+
+def test_an_original_execution_is_listed_by_the_name_its_folder_holds(
+    store: ps.ArtifactStore,
+) -> None:
+    # The original module kept names unsanitised, and wrote no metadata.
+    folder = "executed_scripts/2026-01/execution_20260105_101500_data analysis_e26cb7b5"
+    store.backend.write(f"{folder}/context.json", b"{}")
+    assert [r.execution_id for r in store.list_executions(name="data analysis")] == ["e26cb7b5"]
+    assert store.list_executions(name="data_analysis") == []
+
+
+def test_a_resumed_attempt_keeps_its_stage_and_error_context_as_recorded(
+    store: ps.ArtifactStore,
+) -> None:
+    ctx = store.create_execution("stages")
+    path = store.create_attempt_notebook(ctx, "x", stage="code review!", error_context="E")
+    assert path.name.startswith("01_code_review__")  # the file name holds its safe form
+    odd = store.create_attempt_notebook(ctx, "x", stage="s", error_context="E")
+    notebook = orjson.loads(store.backend.read(store.key(odd)))
+    notebook["metadata"]["pyexec_store"]["error_context"] = 5  # tampered: no text
+    store.backend.write(store.key(odd), orjson.dumps(notebook))
+    first, second = store.open_execution(ctx.folder_path).notebook_attempts
+    assert (first.stage, first.error_context) == ("code review!", "E")
+    assert (second.stage, second.error_context) == ("s", None)
+
+
+def test_deleting_an_archived_execution_removes_its_manifest(store: ps.ArtifactStore) -> None:
+    ctx = store.create_execution("archived")
+    folder = key(store, ctx)
+    store.backend.write(f"{folder}/archive_manifest.json", b"{}")
+    removed = store.delete_execution(ctx)
+    assert sorted(removed) == ["archive_manifest.json", META]
+    assert store.backend.find(folder) == []

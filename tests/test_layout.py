@@ -45,12 +45,23 @@ def test_leading_dots_of_a_name_become_underscores(name: str, safe: str) -> None
     assert layout.sanitize_name(name) == safe
 
 
+def test_a_name_that_is_no_str_is_a_config_type_error() -> None:
+    with pytest.raises(ps.ConfigTypeError) as info:
+        layout.sanitize_name(b"bytes")
+    assert str(info.value) == "a name must be a str, not bytes"
+
+
 def test_an_execution_folder_parses_with_or_without_a_trailing_slash() -> None:
     for text in (FOLDER, FOLDER + "/"):
         parsed = layout.parse_execution_folder(text)
         assert parsed is not None
         assert (parsed.folder, parsed.name, parsed.execution_id) == (FOLDER, "a_b", "0123abcd")
         assert parsed.created_at == datetime(2026, 1, 2, 3, 4, 5).astimezone()
+
+
+@pytest.mark.parametrize("tail", ["X", "X/", "XX"])
+def test_a_folder_name_with_more_after_its_id_is_no_execution(tail: str) -> None:
+    assert layout.parse_execution_folder(FOLDER + tail) is None
 
 
 def test_attempt_numbers_start_at_one_and_a_stage_defaults_to_execution() -> None:

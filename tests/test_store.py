@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 
 import pyexec_store as ps
 from pyexec_store import layout
+from pyexec_store.urls import UrlStrategy
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(32))
 
@@ -93,7 +95,11 @@ def test_an_ambiguous_id_is_an_error_naming_the_folders(store: ps.ArtifactStore)
         )
     with pytest.raises(ps.ConfigError, match="ambiguous") as info:
         store.open_execution("abcdef12")
-    assert "2026-01" in str(info.value) and "2026-02" in str(info.value)
+    assert str(info.value) == (
+        "execution id abcdef12 is ambiguous: "
+        "executed_scripts/2026-01/execution_20260101_000000_x_abcdef12, "
+        "executed_scripts/2026-02/execution_20260201_000000_x_abcdef12; name the folder"
+    )
 
 
 def test_unknown_status_is_a_value_error_listing_the_valid_ones(store: ps.ArtifactStore) -> None:
@@ -307,3 +313,200 @@ def test_a_context_that_is_no_object_is_a_storage_error(store: ps.ArtifactStore)
         store.load_context(ctx)
     assert (info.value.operation, info.value.path) == ("load", "context.json")
     assert str(info.value) == "could not load context.json: it does not hold a JSON object"
+
+
+# -- contexts built by hand, links to pages, bad arguments ------------------------
+
+Call = Callable[[ps.ArtifactStore, ps.PythonExecutionContext], Any]
+HAND_WRITES: dict[str, tuple[Call, str]] = {
+    "context": (lambda s, c: s.save_context(c, {"a": 1}), "context.json"),
+    "results": (lambda s, c: s.save_results(c, {"a": 1}), "results.json"),
+    "figure": (lambda s, c: s.save_figure(c, PNG), "figures/figure_01.png"),
+    "attempt": (lambda s, c: s.create_attempt_notebook(c, "x = 1", stage="s"), "attempts/01_s_"),
+    "final": (lambda s, c: s.create_final_notebook(c, "x = 1"), "notebook.ipynb"),
+    "page": (lambda s, c: s.render_page(c), "execution.html"),
+}
+
+
+@pytest.mark.parametrize("write", HAND_WRITES)
+def test_a_context_built_by_hand_writes_into_its_folder(
+    store: ps.ArtifactStore, write: str
+) -> None:
+    # A context that knows only its folder's path (as the original module's
+    # contexts did): the store finds the folder's key from the path.
+    folder = store.key(store.create_execution("by hand").folder_path)
+    call, expected = HAND_WRITES[write]
+    call(store, ps.PythonExecutionContext(folder_path=store.backend.upath(folder)))
+    assert any(f.startswith(expected) for f in store.backend.find(folder))
+
+
+def test_a_context_built_by_hand_updates_and_deletes_its_execution(
+    store: ps.ArtifactStore,
+) -> None:
+    folder = store.key(store.create_execution("by hand").folder_path)
+    meta_key = f"{folder}/execution_metadata.json"
+
+    def by_hand() -> ps.PythonExecutionContext:
+        return ps.PythonExecutionContext(folder_path=store.backend.upath(folder))
+
+    store.heartbeat(by_hand(), 5)
+    assert orjson.loads(store.backend.read(meta_key))["heartbeat_interval"] == 5
+    store.finish_execution(by_hand(), success=False, error="E")
+    meta = orjson.loads(store.backend.read(meta_key))
+    # What the claim recorded is kept: the metadata was read back from the store.
+    assert (meta["name"], meta["status"], meta["error"]) == ("by hand", "failed", "E")
+    store.delete_execution(by_hand())
+    assert store.backend.find(folder) == []
+
+
+class FileLinks(UrlStrategy):
+    """Links that open files but not folders (like presigned links), without S3."""
+
+    def url(self, key: str, *, expires: int | None = None) -> str:
+        return f"https://files.example/{key}"
+
+    def folder_url(self, key: str) -> str:
+        return f"store://{key}"
+
+
+def test_an_execution_links_to_its_page_once_it_has_one(memory_url: str) -> None:
+    ps.register_url_strategy("file-links", FileLinks, replace=True)
+    store = ps.open_store(memory_url, url_strategy="file-links")
+
+    def link(ctx: ps.PythonExecutionContext, name: str) -> str:
+        return f"https://files.example/{store.key(ctx.folder_path)}/{name}"
+
+    plain, paged = store.create_execution("plain"), store.create_execution("paged")
+    assert paged.folder_url == link(paged, "notebook.ipynb")  # no page yet
+    store.finish_execution(plain, render=False)
+    store.finish_execution(paged, render=True)
+    assert plain.folder_url == link(plain, "notebook.ipynb")
+    assert paged.folder_url == link(paged, "execution.html")
+    # A resumed context and a listing row link the same way.
+    for ctx, name in ((plain, "notebook.ipynb"), (paged, "execution.html")):
+        assert store.open_execution(ctx.folder_path).folder_url == link(ctx, name)
+    assert {r.name: r.url for r in store.list_executions()} == {
+        "plain": link(plain, "notebook.ipynb"),
+        "paged": link(paged, "execution.html"),
+    }
+    store.render_page(plain)  # a page made later links the same way
+    assert plain.folder_url == link(plain, "execution.html")
+    assert store.open_execution(plain.folder_path).folder_url == link(plain, "execution.html")
+
+
+def test_a_page_of_an_original_execution_writes_no_metadata(store: ps.ArtifactStore) -> None:
+    folder = "executed_scripts/2026-01/execution_20260105_101500_old_e26cb7b5"
+    store.backend.write(f"{folder}/context.json", b'{"task": "old"}')
+    page = store.render_page(folder)
+    assert store.key(page) == f"{folder}/execution.html"
+    assert sorted(store.backend.find(folder)) == ["context.json", "execution.html"]
+
+
+def test_rendering_a_page_again_writes_the_page_only(
+    store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = store.create_execution("twice")
+    store.render_page(ctx)
+    assert meta_of(store, ctx)["page"] == "execution.html"
+    written: list[str] = []
+    real = store.backend.write_many
+
+    def spy(items: Any) -> Any:
+        written.extend(item.path for item in items)
+        return real(items)
+
+    monkeypatch.setattr(store.backend, "write_many", spy)
+    store.render_page(ctx)  # the metadata records the page already
+    assert written == [f"{store.key(ctx.folder_path)}/execution.html"]
+
+
+TYPE, VALUE = ps.ConfigTypeError, ps.ConfigError
+BAD_ARGUMENTS: list[tuple[Call, type[Exception], str]] = [
+    (lambda s, c: s.create_execution(7), TYPE, "a name must be a str, not int"),
+    (lambda s, c: s.save_context(c, [1]), TYPE, "context data must be a mapping, not list"),
+    (lambda s, c: s.create_attempt_notebook(c, b"x"), TYPE, "code must be a str, not bytes"),
+    (
+        lambda s, c: s.create_attempt_notebook(c, "x", stage=3),
+        TYPE,
+        "stage must be a str, not int",
+    ),
+    (lambda s, c: s.create_final_notebook(c, 1.5), TYPE, "code must be a str, not float"),
+    (
+        lambda s, c: s.save_figure(c, 1.5),
+        TYPE,
+        "a figure must be PNG bytes, a matplotlib figure or the path of a PNG file "
+        "(str or os.PathLike), not float",
+    ),
+    (
+        lambda s, c: s.save_figure(c, b"GIF89a"),
+        VALUE,
+        "figure data is not a PNG image (no PNG signature)",
+    ),
+    (
+        lambda s, c: s.list_executions(since="yesterday"),
+        VALUE,
+        "'yesterday': expected an age like '30m', '12h', '7d' or '2w', or a date like '2026-11-01'",
+    ),
+    (
+        lambda s, c: s.list_executions(since=[7]),
+        TYPE,
+        "since must be a datetime, timedelta or str, not list",
+    ),
+    (lambda s, c: s.list_executions(name=7), TYPE, "name must be a str, not int"),
+    (
+        lambda s, c: s.list_executions(status="sucess"),
+        VALUE,
+        "unknown status 'sucess'; choose one of running, success, failed, interrupted, "
+        "unknown, deleting",
+    ),
+    (
+        lambda s, c: s.open_execution(7),
+        TYPE,
+        "an execution is named by id, folder name or path, not int",
+    ),
+    (lambda s, c: s.open_execution("notes/x"), VALUE, "'notes/x' is not an execution folder"),
+]
+
+
+@pytest.mark.parametrize(("call", "error", "message"), BAD_ARGUMENTS)
+def test_a_bad_argument_is_refused_naming_it_and_what_was_given(
+    store: ps.ArtifactStore, call: Call, error: type[Exception], message: str
+) -> None:
+    ctx = store.create_execution("bad")
+    with pytest.raises(error) as info:
+        call(store, ctx)
+    assert str(info.value) == message
+    # Refused before any write.
+    assert sorted(store.backend.find(store.key(ctx.folder_path))) == ["execution_metadata.json"]
+
+
+def test_writes_are_logged_with_their_keys(
+    store: ps.ArtifactStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="pyexec_store"):
+        ctx = store.create_execution("logged")
+        store.save_results(ctx, {"bad": float("nan")})
+        store.create_final_notebook(ctx, "x = 1")
+    folder = store.key(ctx.folder_path)
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages[0] == f"Created execution folder: {folder}"
+    assert messages[1].startswith("results.json: ") and "bad" in messages[1]
+    assert messages[2:] == [f"Created final notebook: {folder}/notebook.ipynb"]
+
+
+def test_an_execution_without_a_name_gets_the_default_one(store: ps.ArtifactStore) -> None:
+    ctx = store.create_execution(None)  # type: ignore[arg-type]
+    assert meta_of(store, ctx)["name"] == "python_executor"
+    assert "_python_executor_" in ctx.folder_path.name
+
+
+def test_a_store_built_directly_renders_pages_only_when_asked(store: ps.ArtifactStore) -> None:
+    direct = ps.ArtifactStore(store.backend, store.urls)
+    ctx = direct.create_execution("direct")
+    direct.finish_execution(ctx)
+    assert sorted(store.backend.find(store.key(ctx.folder_path))) == ["execution_metadata.json"]
+    assert "page" not in meta_of(store, ctx)
+    rendering = ps.ArtifactStore(store.backend, store.urls, render_pages=True)
+    ctx = rendering.create_execution("direct, rendering")
+    rendering.finish_execution(ctx)
+    assert meta_of(store, ctx)["page"] == "execution.html"

@@ -60,6 +60,7 @@ def test_a_claim_gives_up_when_every_name_is_taken(
     store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ctx = store.create_execution("full")
+    monkeypatch.setattr(store.backend, "endpoint", lambda: "https://storage.example")
     tried: list[str] = []
 
     def always_taken(items: Sequence[WriteItem]) -> list[ps.StorageError | None]:
@@ -72,5 +73,19 @@ def test_a_claim_gives_up_when_every_name_is_taken(
     assert len(tried) == 100 and len(set(tried)) == 100  # a fresh name at each try
     error = info.value
     assert (error.operation, error.path, error.reason) == ("claim", tried[-1], "no free name")
-    assert error.endpoint == store.backend.endpoint()
-    assert str(error) == f"could not claim {tried[-1]}: no free name"
+    assert error.endpoint == "https://storage.example"
+    assert str(error) == f"could not claim {tried[-1]} at https://storage.example: no free name"
+
+
+def test_a_matplotlib_figure_is_saved_as_png_whatever_the_default_format(
+    store: ps.ArtifactStore,
+) -> None:
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    figure = Figure()
+    figure.add_subplot().plot([1, 2, 3])
+    ctx = store.create_execution("svg by default")
+    with matplotlib.rc_context({"savefig.format": "svg"}):  # a user's matplotlibrc
+        path = store.save_figure(ctx, figure)
+    assert store.backend.read(store.key(path)).startswith(b"\x89PNG\r\n\x1a\n")
