@@ -222,6 +222,7 @@ def test_presigned_execution_links_open_the_final_notebook_or_the_page() -> None
         # only in mimetypes' non-strict table
         ("slides.pict", "image/pict"),
         ("blob", "application/octet-stream"),
+        ("png", "application/octet-stream"),  # a name, not an extension
         ("blob.no-such-type", "application/octet-stream"),
     ],
 )
