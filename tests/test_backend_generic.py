@@ -21,17 +21,25 @@ from pyexec_store.backends import FsspecBackend
 from pyexec_store.backends.generic import modified
 
 SECRET = "hunter2-secret"
+TOKEN = "nested-token-value"
 
 
 def test_a_failing_filesystem_names_the_call_and_hides_the_secret(
     memory_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A filesystem instance of its own (not fsspec's cached one), so only it fails.
-    backend = FsspecBackend(memory_url, skip_instance_cache=True, password=SECRET)
+    # Secrets at the top and in a nested mapping; a plain option is no secret.
+    backend = FsspecBackend(
+        memory_url,
+        skip_instance_cache=True,
+        password=SECRET,
+        client_kwargs={"token": TOKEN},
+        region="eu-west-9",
+    )
     assert backend.fs is not fsspec.filesystem("memory")
 
     def denied(*args: Any, **kwargs: Any) -> Any:
-        raise PermissionError(errno.EACCES, f"denied with password {SECRET}")
+        raise PermissionError(errno.EACCES, f"denied with password {SECRET} {TOKEN} in eu-west-9")
 
     for method in ("pipe_file", "cat_file", "find", "ls", "rm_file"):
         monkeypatch.setattr(backend.fs, method, denied)
@@ -47,8 +55,9 @@ def test_a_failing_filesystem_names_the_call_and_hides_the_secret(
         with pytest.raises(ps.StoragePermissionError) as info:
             call()
         assert (info.value.operation, info.value.path) == (operation, backend.uri(key))
-        assert "denied with password" in str(info.value)
+        assert "denied with password" in str(info.value) and "in eu-west-9" in str(info.value)
         assert SECRET not in f"{info.value} {info.value!r}"
+        assert TOKEN not in f"{info.value} {info.value!r}"
 
 
 def test_a_filesystem_that_fails_to_open_is_named_without_its_user() -> None:
@@ -56,6 +65,8 @@ def test_a_filesystem_that_fails_to_open_is_named_without_its_user() -> None:
     with pytest.raises(ps.StorageError) as info:
         FsspecBackend(f"ftp://u:{SECRET}@127.0.0.1:9/x")
     assert (info.value.operation, info.value.path) == ("open", "ftp://127.0.0.1:9/x")
+    assert info.value.endpoint is None  # the URL names the host already
+    assert info.value.reason.startswith("ConnectionRefusedError: ")
 
 
 @pytest.mark.parametrize(
@@ -125,3 +136,11 @@ def test_listdir_of_a_filesystem_that_lists_bare_names(tmp_path: Path) -> None:
         archive.writestr("d/b.txt", "2")
     backend = FsspecBackend("zip://", fo=str(tmp_path / "t.zip"))
     assert backend.listdir("") == ["a.txt", "d"]
+
+
+def test_a_root_ending_in_any_letter_is_kept_whole(memory_url: str) -> None:
+    # Only slashes are trimmed from the root: "…/storeX" is not "…/store".
+    backend = FsspecBackend(memory_url + "/storeX/")
+    backend.write("a.json", b"1")
+    assert backend.uri("") == memory_url.replace("memory://", "memory:///") + "/storeX"
+    assert fsspec.filesystem("memory").cat_file(f"{memory_url}/storeX/a.json") == b"1"
