@@ -144,3 +144,16 @@ def test_a_root_ending_in_any_letter_is_kept_whole(memory_url: str) -> None:
     backend.write("a.json", b"1")
     assert backend.uri("") == memory_url.replace("memory://", "memory:///") + "/storeX"
     assert fsspec.filesystem("memory").cat_file(f"{memory_url}/storeX/a.json") == b"1"
+
+
+def test_options_a_filesystem_refuses_are_config_errors_of_their_kind() -> None:
+    # A TypeError (missing or unknown arguments) is a ConfigTypeError ...
+    with pytest.raises(ps.ConfigTypeError) as typed:
+        FsspecBackend("dbfs://u:pw@host/x")
+    assert str(typed.value).startswith("cannot open dbfs://host/x: ")
+    assert "'instance'" in str(typed.value)  # the filesystem's own reason
+    # ... a ValueError a ConfigError, with the secret options' values hidden.
+    with pytest.raises(ps.ConfigError) as bad:
+        FsspecBackend("simplecache://x", target_protocol=SECRET, password=SECRET)
+    assert not isinstance(bad.value, ps.ConfigTypeError)
+    assert str(bad.value) == "cannot open simplecache://x: Protocol not known: ***"
