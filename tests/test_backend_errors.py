@@ -1,9 +1,14 @@
-"""What a failing backend call raises (the operation and the path it names), and what a
-call that only looks never does (create folders, leave the root): local, memory, dict."""
+"""What a failing backend call raises (the operation and the path it names), what a
+call that only looks never does (create folders, leave the root), and the contract's
+defaults that archiving uses (streamed writes, digests, stats): local, memory, dict, and
+the generic fsspec backend that serves every other fsspec protocol."""
 
 from __future__ import annotations
 
 import errno
+import hashlib
+import io
+import re
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,16 +17,29 @@ import pytest
 from dictbackend import DictBackend
 
 import pyexec_store as ps
-from pyexec_store.backends import read_file_url, write_file_url
+from pyexec_store.backends import FsspecBackend, read_file_url, write_file_url
+from pyexec_store.backends.base import CHUNK, Digest
 from pyexec_store.backends.local import LocalBackend
 
 
-@pytest.fixture(params=["local", "memory"])
+@pytest.fixture(params=["local", "memory", "dict", "fsspec"])
 def backend(
     request: pytest.FixtureRequest, local_root: Path, memory_url: str
 ) -> Iterator[ps.backends.Backend]:
-    store = ps.open_store(local_root if request.param == "local" else memory_url)
-    yield store.backend
+    if request.param == "dict":  # no fsspec below: every default of the contract
+        yield DictBackend(f"dict://errors-{uuid.uuid4().hex[:8]}")
+    elif request.param == "fsspec":  # what an fsspec protocol with no backend of its own gets
+        yield FsspecBackend(memory_url)
+    else:
+        yield ps.open_store(local_root if request.param == "local" else memory_url).backend
+
+
+@pytest.fixture(params=["local", "memory"])
+def foldered(
+    request: pytest.FixtureRequest, local_root: Path, memory_url: str
+) -> ps.backends.Backend:
+    """A backend that keeps files and folders apart (a key cannot be both)."""
+    return ps.open_store(local_root if request.param == "local" else memory_url).backend
 
 
 def test_a_missing_object_is_not_found_naming_the_read_and_its_url(
@@ -189,3 +207,74 @@ def test_plain_files_outside_a_store(tmp_path: Path) -> None:
     with pytest.raises(ps.StorageNotFoundError) as info:
         write_file_url(tmp_path / "no" / "r.json", b"{}")
     assert (info.value.operation, info.value.path) == ("write", str(tmp_path / "no" / "r.json"))
+
+
+def test_a_stream_is_written_as_size_bytes_from_where_it_stands(
+    backend: ps.backends.Backend,
+) -> None:
+    # Larger than one read chunk, so hashing it back takes several reads.
+    data = bytes(range(256)) * (CHUNK // 256) + b"the last bytes"
+    stream = io.BytesIO(b"head" + data + b"rest")
+    stream.seek(4)
+    backend.write_stream("s/big.bin", stream, len(data), content_type="application/octet-stream")
+    assert stream.read() == b"rest"  # read no further than size
+    assert backend.read("s/big.bin") == data
+    with backend.open_read("s/big.bin") as opened:
+        assert opened.read() == data
+    digests = backend.digests(["s/big.bin", "s/missing.bin"])
+    assert digests["s/big.bin"] == Digest(len(data), hashlib.sha256(data).hexdigest(), "read back")
+    assert isinstance(digests["s/missing.bin"], ps.StorageNotFoundError)
+    assert backend.digests([]) == {}
+
+
+def test_a_short_stream_writes_nothing_and_says_how_short(backend: ps.backends.Backend) -> None:
+    with pytest.raises(ps.StorageError) as info:
+        backend.write_stream("s/short.bin", io.BytesIO(b"abc"), 5)
+    assert (info.value.operation, info.value.path) == ("write", backend.uri("s/short.bin"))
+    assert "got 3 of 5 bytes" in str(info.value)
+    assert backend.find("s") == []
+
+
+def test_missing_objects_cannot_be_opened(backend: ps.backends.Backend) -> None:
+    with pytest.raises(ps.StorageNotFoundError):
+        backend.open_read("s/missing.bin")
+
+
+def test_find_stats_gives_sizes_and_where_listed_times(backend: ps.backends.Backend) -> None:
+    backend.write("f/a.json", b"12345")
+    backend.write("f/sub/b.png", b"")
+    stats = backend.find_stats("f")
+    assert {name: s.size for name, s in stats.items()} == {"a.json": 5, "sub/b.png": 0}
+    # The dict backend lists no times; every storage on a filesystem does.
+    times = [s.mtime for s in stats.values()]
+    if isinstance(backend, DictBackend):
+        assert times == [None, None]
+    else:
+        assert all(isinstance(t, float) and t > 0 for t in times)
+    assert backend.find_stats("missing") == {}
+
+
+@pytest.mark.parametrize("path", ["X", "a/X", "XX/X", "executed_scripts/figX", " "])
+def test_a_relative_path_is_its_own_key(backend: ps.backends.Backend, path: str) -> None:
+    # Slashes around a key are dropped, nothing else (keys may begin or end with any letter).
+    assert backend.relative(path) == path
+    assert backend.relative(f"{path}/") == path
+
+
+def test_a_file_in_the_way_and_a_taken_name_have_their_errno(
+    foldered: ps.backends.Backend,
+) -> None:
+    foldered.write("a/doc.json", b"1", exclusive=True)
+    for key, code, exclusive in (
+        ("a/doc.json/inner.json", errno.ENOTDIR, False),  # the parent is a file
+        ("a/doc.json/sub/inner.json", errno.ENOTDIR, False),  # so is a grandparent
+        ("a/doc.json", errno.EEXIST, True),
+    ):
+        with pytest.raises(ps.StorageError) as info:
+            foldered.write(key, b"2", exclusive=exclusive)
+        error = info.value
+        assert (error.errno, error.operation, error.path) == (code, "write", foldered.uri(key))
+        # The reason says why in words: no bare code, no path.
+        assert re.fullmatch(r"[A-Za-z]+Error: [A-Za-z ]+", error.reason), error.reason
+    assert foldered.read("a/doc.json") == b"1"
+    assert foldered.find("a") == ["doc.json"]

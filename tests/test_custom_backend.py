@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -11,6 +13,8 @@ from dictbackend import DictBackend
 from test_contract import ResumedWritersContract, StoreContract
 
 import pyexec_store as ps
+from pyexec_store.backends import WriteItem
+from pyexec_store.layout import check_relative
 from pyexec_store.registry import BACKENDS, Registry
 from pyexec_store.urls import UrlStrategy
 
@@ -39,6 +43,59 @@ class TestDictResumed(ResumedWritersContract):
     @pytest.fixture
     def store(self, dict_url: str) -> ps.ArtifactStore:
         return ps.open_store(dict_url)
+
+
+class TypedDictBackend(DictBackend):
+    """A dict backend on the contract's defaults that keeps content types, names an
+    endpoint, takes an option, and spells the root's URL with a trailing slash."""
+
+    protocol: ClassVar[str] = "typeddict"
+
+    def __init__(self, url: str, deadline: float | None = None) -> None:
+        super().__init__(url)
+        self.deadline = deadline
+        self.types: dict[str, str | None] = {}
+
+    def write_many(self, items: Sequence[WriteItem]) -> list[ps.StorageError | None]:
+        outcomes = super().write_many(items)
+        for item, outcome in zip(items, outcomes, strict=True):
+            if outcome is None:
+                self.types[item.path] = item.content_type
+        return outcomes
+
+    def endpoint(self) -> str:
+        return "dict.example"
+
+    def uri(self, key: str) -> str:
+        return f"typeddict:///{self.name}/" + ("" if key == "" else check_relative(key))
+
+
+if "typeddict" not in BACKENDS:
+    ps.register_backend("typeddict", TypedDictBackend)
+
+
+def test_a_backend_with_no_accepts_takes_options_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PYEXEC_STORE_DEADLINE", "7.5")
+    backend = ps.open_store(f"typeddict://env-{uuid.uuid4().hex[:8]}").backend
+    assert isinstance(backend, TypedDictBackend) and backend.deadline == 7.5
+
+
+def test_the_contract_defaults_keep_what_a_backend_adds() -> None:
+    store = ps.open_store(f"typeddict://defaults-{uuid.uuid4().hex[:8]}")
+    backend = store.backend
+    assert isinstance(backend, TypedDictBackend)
+    # A streamed write reaches write_many with its content type.
+    backend.write_stream("a/t.csv", io.BytesIO(b"x,y\n"), 4, content_type="text/csv")
+    assert backend.types == {"a/t.csv": "text/csv"}
+    # A short stream's error names the backend's endpoint.
+    with pytest.raises(ps.StorageError) as info:
+        backend.write_stream("a/short.csv", io.BytesIO(b"x"), 2)
+    assert info.value.endpoint == "dict.example" and " at dict.example: " in str(info.value)
+    # Keys come back from this backend's own URLs, the root's included.
+    assert store.key(backend.uri("a/t.csv")) == "a/t.csv"
+    assert store.key(backend.uri("")) == ""
 
 
 def test_a_taken_name_is_refused_unless_replaced() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import re
+
 import fsspec
 import pytest
 
@@ -25,6 +28,9 @@ def test_a_file_is_no_folder_and_a_folder_no_file(memory_url: str) -> None:
     assert isinstance(outcomes[0], ps.StorageError) and isinstance(outcomes[0], OSError)
     assert outcomes[1] is None
     fsspec.filesystem("memory").mkdir(memory_url + "/folder")
-    with pytest.raises(ps.StorageError):
+    with pytest.raises(ps.StorageError) as info:
         backend.write("folder", b"4")
+    # As on disk: the errno of a folder in the way, and a reason in words, not a path.
+    assert info.value.errno == errno.EISDIR
+    assert re.fullmatch(r"IsADirectoryError: [A-Za-z ]+", info.value.reason), info.value.reason
     assert backend.find("") == ["a/b.json", "a/d"]

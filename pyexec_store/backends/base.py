@@ -192,7 +192,8 @@ class Backend(ABC):
         """
         data = stream.read(size)
         if len(data) != size:
-            raise StorageError("write", key, self.endpoint(), f"got {len(data)} of {size} bytes")
+            reason = f"got {len(data)} of {size} bytes"
+            raise StorageError("write", self.uri(key), self.endpoint(), reason)
         self.write(key, data, content_type=content_type)
 
     def digests(self, keys: Sequence[str]) -> dict[str, Digest | StorageError]:

@@ -193,21 +193,23 @@ class FsspecBackend(Backend):
 
     def find(self, key: str) -> list[str]:
         path = self.full_path(key)
+        prefix = path.rstrip("/") + "/"  # "/" for a store at the root of its filesystem
         with self.errors("list", key):
             found = self.fs.find(path)
-        return sorted(str(p)[len(path) + 1 :] for p in found if str(p).startswith(path + "/"))
+        return sorted(str(p)[len(prefix) :] for p in found if str(p).startswith(prefix))
 
     def find_sizes(self, key: str) -> dict[str, int]:
         return {name: found.size for name, found in self.find_stats(key).items()}
 
     def find_stats(self, key: str) -> dict[str, FileStat]:
         path = self.full_path(key)
+        prefix = path.rstrip("/") + "/"  # "/" for a store at the root of its filesystem
         with self.errors("list", key):
             found = self.fs.find(path, detail=True)
         return {
-            str(p)[len(path) + 1 :]: FileStat(int(info.get("size") or 0), modified(info))
+            str(p)[len(prefix) :]: FileStat(int(info.get("size") or 0), modified(info))
             for p, info in found.items()
-            if str(p).startswith(path + "/")
+            if str(p).startswith(prefix)
         }
 
     def listdir(self, key: str) -> list[str]:
