@@ -98,6 +98,30 @@ def test_the_contract_defaults_keep_what_a_backend_adds() -> None:
     assert store.key(backend.uri("")) == ""
 
 
+class Trickle(io.RawIOBase):
+    """A raw stream (a pipe, a socket) that returns at most 3 bytes a read."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        chunk, self.data = self.data[:3], self.data[3:]
+        return chunk
+
+
+def test_the_default_streamed_write_reads_a_raw_stream_until_it_has_every_byte() -> None:
+    backend = ps.open_store(f"dict://trickle-{uuid.uuid4().hex[:8]}").backend
+    data = bytes(range(256)) * 4
+    backend.write_stream("a/t.bin", Trickle(data), len(data))
+    assert backend.read("a/t.bin") == data
+    with pytest.raises(ps.StorageError, match="got 1024 of 1025 bytes"):
+        backend.write_stream("a/short.bin", Trickle(data), len(data) + 1)
+    assert backend.find("a") == ["t.bin"]  # relative to the prefix
+
+
 def test_a_taken_name_is_refused_unless_replaced() -> None:
     with pytest.raises(ps.ConfigError, match="already registered"):
         ps.register_backend("s3", DictBackend)

@@ -190,7 +190,15 @@ class Backend(ABC):
         send an object in parts (S3 multipart uploads) override it so memory
         stays bounded by a few parts.
         """
-        data = stream.read(size)
+        chunks: list[bytes] = []
+        got = 0
+        while got < size:  # a raw stream may return fewer bytes than asked
+            chunk = stream.read(size - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        data = b"".join(chunks)
         if len(data) != size:
             reason = f"got {len(data)} of {size} bytes"
             raise StorageError("write", self.uri(key), self.endpoint(), reason)
