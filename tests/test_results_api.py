@@ -286,6 +286,22 @@ def test_invalid_json_is_refused_at_the_depth_every_orjson_parses() -> None:
         decode_results("[" * 250 + "NaN" + "]" * 250)
 
 
+@pytest.mark.parametrize("word", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize(
+    "document",
+    [
+        "[" * 300 + "{word}" + "]" * 300,  # deeper than orjson's fast path is trusted
+        "[" * 1500 + "{word}" + "]" * 1500,  # deeper than orjson parses: iterative
+        '{{"big": 1' + "0" * 30 + ', "x": {word}}}',  # beyond 64 bits: exact
+    ],
+    ids=["deep", "deeper-than-orjson", "big-int"],
+)
+def test_nan_and_infinity_are_refused_by_every_parser(document: str, word: str) -> None:
+    # Not JSON (RFC 8259): the exact parsers refuse what orjson refuses.
+    with pytest.raises(ValueError):
+        decode_results(document.format(word=word))
+
+
 # -- the conversion policy, continued ---------------------------------------------
 
 

@@ -9,7 +9,6 @@ parses like ``json.loads`` with integers exact up to the digit bound
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -125,9 +124,14 @@ def loads_exact(data: bytes | str) -> Any:
     """
     parse_int = int_parser(max_int_digits())
     try:
-        return json.loads(data, parse_int=parse_int)
+        return json.loads(data, parse_int=parse_int, parse_constant=_refuse_constant)
     except RecursionError:
         return _loads_iterative(data, parse_int)
+
+
+def _refuse_constant(word: str) -> Any:
+    # json.loads takes NaN and Infinity; JSON (RFC 8259), orjson and this library do not.
+    raise ValueError(f"{word} is not valid JSON (RFC 8259)")
 
 
 _WS = re.compile(r"[ \t\n\r]*")
@@ -138,9 +142,6 @@ _CONSTANTS = {
     "null": None,
     "true": True,
     "false": False,
-    "NaN": math.nan,
-    "Infinity": math.inf,
-    "-Infinity": -math.inf,
 }
 
 
