@@ -144,6 +144,10 @@ def test_a_root_ending_in_any_letter_is_kept_whole(memory_url: str) -> None:
     backend.write("a.json", b"1")
     assert backend.uri("") == memory_url.replace("memory://", "memory:///") + "/storeX"
     assert fsspec.filesystem("memory").cat_file(f"{memory_url}/storeX/a.json") == b"1"
+    # and so are folders: what is found below "dX" is named from there.
+    backend.write("dX/bX.json", b"2")
+    assert backend.find("dX") == ["bX.json"]
+    assert list(backend.find_stats("dX")) == ["bX.json"]
 
 
 def test_options_a_filesystem_refuses_are_config_errors_of_their_kind() -> None:
