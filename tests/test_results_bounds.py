@@ -189,6 +189,28 @@ def test_credential_check_imports_nothing() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_values_convert_the_same_without_numpy() -> None:
+    # numpy is looked at only once imported: a process without it converts as usual.
+    code = (
+        "import datetime, sys\n"
+        "from pyexec_store.results import encode_results\n"
+        "enc = encode_results({'e': ValueError('x'), 's': {1}, 'd': datetime.date(2026, 1, 2)})\n"
+        "assert 'numpy' not in sys.modules\n"
+        "sys.stdout.buffer.write(enc.data)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+    assert json.loads(out.stdout) == {
+        "e": {
+            "value": "x",
+            "type": "ValueError",
+            "module": "builtins",
+            "_serialization_note": "converted_to_string",
+        },
+        "s": {"items": [1], "_type": "set"},
+        "d": "2026-01-02",
+    }
+
+
 # ---------------------------------------------------------------------------
 # a. integers: exact up to the digit bound, in bounded time beyond it
 # ---------------------------------------------------------------------------
