@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -406,3 +407,57 @@ def test_a_document_past_max_bytes_is_not_built_on_the_exact_path() -> None:
     # "at least N bytes": N is where the walk stopped, not the size of a finished document
     found = int(warning.split("(at least ")[1].split(" ")[0])
     assert 100 < found < size // 2
+
+
+# -- the iterative parser: documents deeper than the recursion limit ---------------
+
+#: Deeper than orjson parses (1024) and than the stdlib's recursion limit.
+DEEP = 3000
+LEAF = '{"leaf": [1, -2.5e3, "s\\u00e9", true, false, null, {}, [], {"a" : 1}]}'
+
+
+def deep_text(depth: int, leaf: str = LEAF) -> str:
+    """Objects and lists alternating ``depth`` times around ``leaf``, with whitespace."""
+    parts = [leaf]
+    for i in range(depth):
+        parts = ['{ "k" :', *parts, f', "n": {i}}}'] if i % 2 else ["[ ", *parts, f" , {i}]"]
+    return "".join(parts)
+
+
+def test_documents_deeper_than_the_recursion_limit_parse_exactly() -> None:
+    for data in (deep_text(DEEP), deep_text(DEEP).encode()):
+        value = decode_results(data)
+        # Walk down level by level (== would recurse as deep as the document).
+        for i in reversed(range(DEEP)):
+            if i % 2:
+                assert isinstance(value, dict) and list(value) == ["k", "n"]
+                assert value["n"] == i
+                value = value["k"]
+            else:
+                assert isinstance(value, list) and len(value) == 2 and value[1] == i
+                value = value[0]
+        assert value == {"leaf": [1, -2500.0, "sé", True, False, None, {}, [], {"a": 1}]}
+
+
+@pytest.mark.parametrize(
+    ("leaf", "message"),
+    [
+        ('{"a" 1}', "Expecting ':' delimiter"),
+        ("{a: 1}", "Expecting property name enclosed in double quotes"),
+        ('{"a": 1,}', "Expecting property name enclosed in double quotes"),
+        ("[1 2]", "Expecting ',' delimiter or ']'"),
+        ('{"a": 1 "b": 2}', "Expecting ',' delimiter or '}'"),
+        ("[nul]", "Expecting value"),
+        ("[1] 2", "Expecting ',' delimiter"),
+    ],
+)
+def test_invalid_documents_deeper_than_the_recursion_limit_are_refused(
+    leaf: str, message: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        decode_results(deep_text(DEEP, leaf))
+
+
+def test_extra_data_after_a_deep_document_is_refused() -> None:
+    with pytest.raises(ValueError, match="Extra data"):
+        decode_results(deep_text(DEEP) + " []")

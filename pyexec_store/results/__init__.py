@@ -268,8 +268,8 @@ def decode_results(data: bytes | str) -> Any:
             raise
         try:
             return loads_exact(data)
-        except BoundError:
-            raise
+        except (BoundError, orjson.JSONDecodeError):
+            raise  # the iterative parser's words say where, not orjson's "depth limit"
         except ValueError:
             raise e from None
     if holds_huge_floats(value, len(raw) // 128) is False or not may_hold_big_ints(raw):
