@@ -122,6 +122,30 @@ def test_the_default_streamed_write_reads_a_raw_stream_until_it_has_every_byte()
     assert backend.find("a") == ["t.bin"]  # relative to the prefix
 
 
+class ShortFirst(io.RawIOBase):
+    """A raw stream whose first read is short and the next ones give all they are asked."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.reads = data, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        self.reads += 1
+        n = 3 if self.reads == 1 else size
+        chunk, self.data = self.data[:n], self.data[n:]
+        return chunk
+
+
+def test_the_default_streamed_write_takes_size_bytes_and_no_more() -> None:
+    backend = ps.open_store(f"dict://short-first-{uuid.uuid4().hex[:8]}").backend
+    stream = ShortFirst(b"0123456789abcdef")
+    backend.write_stream("a/t.bin", stream, 8)
+    assert backend.read("a/t.bin") == b"01234567"
+    assert stream.read(100) == b"89abcdef"  # the rest is left in the stream
+
+
 def test_a_taken_name_is_refused_unless_replaced() -> None:
     with pytest.raises(ps.ConfigError, match="already registered"):
         ps.register_backend("s3", DictBackend)
