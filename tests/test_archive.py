@@ -324,6 +324,8 @@ def test_bad_arguments_fail_before_any_io(memory_url: str) -> None:
         ps.archive(memory_url, f"{memory_url}-2", since="yesterday-ish")
     with pytest.raises(ps.ConfigError, match="concurrency"):
         ps.archive(memory_url, f"{memory_url}-2", concurrency=0)
+    with pytest.raises(ps.ConfigTypeError, match="concurrency must be an int, not float"):
+        ps.archive(memory_url, f"{memory_url}-2", concurrency=2.5)  # type: ignore[arg-type]
 
 
 def test_the_manifest_holds_no_credential(s3: Any, local_root: Path) -> None:
@@ -416,3 +418,68 @@ def test_an_archiver_remembers_its_manifests_between_runs(memory_url: str, tmp_p
     assert ps.archive(src, dst).executions[0].action == "repaired"
     manifest = parse_manifest(dst.backend.read(f"{key}/archive_manifest.json"), key)
     assert manifest.size == sum(len(data) for data in tree(src, key).values())
+
+
+def test_an_execution_whose_source_folder_cannot_be_listed_fails_alone(
+    memory_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    good, bad = (folder(src, record(src, name)) for name in ("good", "locked"))
+    listed = src.backend.find_stats
+
+    def find_stats(key: str) -> Any:
+        # The storage refuses this one folder (as a directory without read permission would).
+        if key == bad:
+            raise ps.StoragePermissionError("list", src.backend.uri(key), None, "Permission denied")
+        return listed(key)
+
+    monkeypatch.setattr(src.backend, "find_stats", find_stats)
+    report = ps.archive(src, dst)
+
+    (failed,) = report.failed
+    assert failed.folder == bad
+    assert failed.reason.startswith("could not list the source: could not list ")
+    assert "Permission denied" in failed.reason
+    assert dst.backend.find(bad) == []  # nothing of it written, not even a manifest
+    assert report.archived == 1
+    assert_archived(src, dst, good)
+
+
+def test_verify_checks_archived_executions_whose_source_is_gone(
+    memory_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    contexts = {name: record(src, name) for name in ("intact", "damaged", "unmanifested", "dark")}
+    keys = {name: folder(src, ctx) for name, ctx in contexts.items()}
+    assert ps.archive(src, dst).archived == 4
+    for ctx in contexts.values():
+        src.delete_execution(ctx)
+    dst.backend.write(f"{keys['damaged']}/results.json", b"{}")
+    dst.backend.delete([f"{keys['unmanifested']}/archive_manifest.json"])
+    listed = dst.backend.find_stats
+
+    def find_stats(key: str) -> Any:
+        # The archive cannot be listed for this one folder: its check fails, the others go on.
+        if key == keys["dark"]:
+            raise ps.StoragePermissionError("list", dst.backend.uri(key), None, "Access Denied")
+        return listed(key)
+
+    monkeypatch.setattr(dst.backend, "find_stats", find_stats)
+    report = ps.archive(src, dst, verify=True)
+
+    outcomes = {e.name: e for e in report.executions}
+    assert set(outcomes) == set(keys)
+    assert (outcomes["intact"].action, outcomes["intact"].reason) == (
+        "skipped",
+        "verified (not in the source)",
+    )
+    assert outcomes["intact"].checked and outcomes["intact"].problems == []
+    damaged = outcomes["damaged"]
+    assert damaged.action == "failed" and damaged.checked
+    assert damaged.reason.startswith("damaged, and the source is gone: results.json: ")
+    assert outcomes["unmanifested"].reason == (
+        "not archived (no valid manifest), and not in the source"
+    )
+    assert outcomes["dark"].action == "failed" and "Access Denied" in outcomes["dark"].reason
+    assert not outcomes["dark"].checked
+    assert dst.backend.read(f"{keys['damaged']}/results.json") == b"{}"  # nothing to repair from
