@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import struct
@@ -337,3 +338,53 @@ def test_large_results_are_cut_and_say_so(tmp_path: Path, monkeypatch: pytest.Mo
     page = parse(page_of(store, store.render_page(ctx)))
     assert "too large to show here" in page.texts["results"]
     assert "900 more items" not in page.text
+
+
+def test_a_hand_edited_notebook_shows_its_text_and_only_images_that_are_images(
+    tmp_path: Path,
+) -> None:
+    # nbformat allows a text as a list of strings; a page shows an image output only
+    # if its base64 decodes to the type it claims, and skips what is not a cell or output.
+    store = ps.open_store(tmp_path)
+    ctx = store.create_execution("edited")
+    final = store.create_final_notebook(ctx, "x = 1")
+    notebook = orjson.loads(page_of(store, final))
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(64)
+    jpeg64 = base64.b64encode(jpeg).decode()
+
+    def shown(mime: str, data: object, **more: object) -> dict[str, Any]:
+        return {"output_type": "display_data", "metadata": {}, "data": {mime: data, **more}}
+
+    notebook["cells"] += [
+        "not a cell",
+        {"cell_type": "markdown", "source": ["# Joined ", "from parts", 3]},
+        {"cell_type": "markdown", "source": "![ghost](attachment:ghost.png) after"},
+        {
+            "cell_type": "code",
+            "source": 987654321987,  # neither a string nor a list: no code
+            "execution_count": 1,
+            "outputs": [
+                "not an output",
+                {"output_type": "update_display_data", "data": {"text/plain": "hidden-update"}},
+                shown("image/png", base64.b64encode(RED).decode()),
+                shown("image/jpeg", [jpeg64[:10], "\n", jpeg64[10:]]),  # lines, as Jupyter writes
+                shown("image/png", "!!not base64!!", **{"text/plain": "fallback-text"}),
+                shown("image/jpeg", base64.b64encode(RED).decode()),  # a PNG claiming JPEG
+            ],
+        },
+    ]
+    store.backend.write(store.key(final), orjson.dumps(notebook))
+    page = parse(page_of(store, store.render_page(ctx)))
+    assert_self_contained(page)
+    text = page.text  # the notebook is the only place these texts can be
+    assert "Joined from parts" in text
+    assert "[ghost: not stored with this execution]" in text and "after" in text
+    assert "hidden-update" not in text and "not an output" not in text
+    assert "not a cell" not in text and "987654321987" not in text
+    assert page.images() == [RED]
+    sources = [a.get("src") or "" for a in page.all("img")]
+    assert [s for s in sources if s.startswith("data:image/jpeg;base64,")] == [
+        f"data:image/jpeg;base64,{jpeg64}"
+    ]
+    assert "fallback-text" in text
+    assert "[output not shown on this page: image/jpeg]" in text
