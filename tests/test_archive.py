@@ -7,6 +7,7 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from archivetools import (
 from conftest import BUCKET, S3_KEY, S3_SECRET, s3_options
 
 import pyexec_store as ps
-from pyexec_store.archive import ProgressEvent, watch
+from pyexec_store.archive import Archiver, ProgressEvent, parse_manifest, watch
 
 
 def s3_store(s3: Any, prefix: str = "archive") -> ps.ArtifactStore:
@@ -323,6 +324,8 @@ def test_bad_arguments_fail_before_any_io(memory_url: str) -> None:
         ps.archive(memory_url, f"{memory_url}-2", since="yesterday-ish")
     with pytest.raises(ps.ConfigError, match="concurrency"):
         ps.archive(memory_url, f"{memory_url}-2", concurrency=0)
+    with pytest.raises(ps.ConfigTypeError, match="concurrency must be an int, not float"):
+        ps.archive(memory_url, f"{memory_url}-2", concurrency=2.5)  # type: ignore[arg-type]
 
 
 def test_the_manifest_holds_no_credential(s3: Any, local_root: Path) -> None:
@@ -335,3 +338,148 @@ def test_the_manifest_holds_no_credential(s3: Any, local_root: Path) -> None:
     assert S3_SECRET not in text and S3_KEY not in text
     digest = hashlib.sha256(tree(dst, dst.key(row.path))["results.json"]).hexdigest()
     assert digest in text
+
+
+def edited(change: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], bytes]:
+    """A manifest edit: ``change`` applied to the document, which is written back as JSON."""
+
+    def edit(doc: dict[str, Any]) -> bytes:
+        change(doc)
+        return json.dumps(doc).encode()
+
+    return edit
+
+
+def first_file(field: str, value: object) -> Callable[[dict[str, Any]], bytes]:
+    return edited(lambda doc: doc["files"][0].__setitem__(field, value))
+
+
+DAMAGED_MANIFESTS: list[tuple[Callable[[dict[str, Any]], bytes], str]] = [
+    (lambda doc: json.dumps(doc).encode()[:-20], "not JSON: "),
+    (edited(lambda doc: doc.update(version=2)), "manifest version 2, expected 1"),
+    (
+        edited(lambda doc: doc.update(folder="executed_scripts/elsewhere")),
+        "it describes 'executed_scripts/elsewhere', not this folder",
+    ),
+    (
+        edited(lambda doc: doc.update(status=None)),
+        "execution_id, status, source and archived_at must be strings",
+    ),
+    (edited(lambda doc: doc.update(archived_at="last week")), "archived_at 'last week' is not a"),
+    (edited(lambda doc: doc.update(listed_at=True)), "listed_at must be a number"),
+    (edited(lambda doc: doc.update(listed_at="1700000000")), "listed_at must be a number"),
+    (edited(lambda doc: doc.update(files={"results.json": 1})), "files must be a list"),
+    (edited(lambda doc: doc["files"].append(doc["files"][0])), "a file is listed twice"),
+    (edited(lambda doc: doc["files"].append("results.json")), "a file entry must be an object"),
+    (first_file("path", "archive_manifest.json"), "bad file path 'archive_manifest.json'"),
+    (first_file("path", 7), "bad file path 7"),
+    (first_file("path", "../../secrets.txt"), "leaves the execution folder"),
+    (first_file("size", -1), ".ipynb: bad size -1"),
+    (first_file("size", True), ".ipynb: bad size True"),
+    (first_file("sha256", "A" * 64), ".ipynb: bad sha256 'AAAA"),  # lower-case hex only
+    (first_file("sha256", None), ".ipynb: bad sha256 None"),
+    (first_file("mtime", "yesterday"), ".ipynb: bad mtime 'yesterday'"),
+]
+
+
+@pytest.mark.parametrize(("damage", "why"), DAMAGED_MANIFESTS)
+def test_a_damaged_or_hand_edited_manifest_is_refused_naming_the_fault(
+    memory_url: str, tmp_path: Path, damage: Callable[[dict[str, Any]], bytes], why: str
+) -> None:
+    # A manifest is trusted only as the archiver writes it: anything else means
+    # "not archived", and the next run checks every file and writes it anew.
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    key = folder(src, record(src, "edited"))
+    ps.archive(src, dst)
+    dst.backend.write(f"{key}/archive_manifest.json", damage(manifest_of(dst, key)))
+
+    (outcome,) = ps.archive(src, dst).executions
+
+    assert outcome.action == "repaired"
+    assert outcome.reason.startswith("archive_manifest.json: invalid (")
+    assert why in outcome.reason  # the fault, and for a file entry its path
+    assert outcome.copied == []  # the files themselves were whole
+    assert_archived(src, dst, key)
+
+
+def test_an_archiver_remembers_its_manifests_between_runs(memory_url: str, tmp_path: Path) -> None:
+    # What watch relies on: a second run of the same Archiver reads no manifest,
+    # so it does not see one damaged since; a fresh run (or verify) does.
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    key = folder(src, record(src, "remembered"))
+    archiver = Archiver(src, dst)
+    assert archiver.run().archived == 1
+    dst.backend.write(f"{key}/archive_manifest.json", b"damaged")
+
+    again = archiver.run()
+
+    assert (again.archived, again.skipped) == (0, 1)
+    assert dst.backend.read(f"{key}/archive_manifest.json") == b"damaged"
+    assert ps.archive(src, dst).executions[0].action == "repaired"
+    manifest = parse_manifest(dst.backend.read(f"{key}/archive_manifest.json"), key)
+    assert manifest.size == sum(len(data) for data in tree(src, key).values())
+
+
+def test_an_execution_whose_source_folder_cannot_be_listed_fails_alone(
+    memory_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    good, bad = (folder(src, record(src, name)) for name in ("good", "locked"))
+    listed = src.backend.find_stats
+
+    def find_stats(key: str) -> Any:
+        # The storage refuses this one folder (as a directory without read permission would).
+        if key == bad:
+            raise ps.StoragePermissionError("list", src.backend.uri(key), None, "Permission denied")
+        return listed(key)
+
+    monkeypatch.setattr(src.backend, "find_stats", find_stats)
+    report = ps.archive(src, dst)
+
+    (failed,) = report.failed
+    assert failed.folder == bad
+    assert failed.reason.startswith("could not list the source: could not list ")
+    assert "Permission denied" in failed.reason
+    assert dst.backend.find(bad) == []  # nothing of it written, not even a manifest
+    assert report.archived == 1
+    assert_archived(src, dst, good)
+
+
+def test_verify_checks_archived_executions_whose_source_is_gone(
+    memory_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, dst = ps.open_store(tmp_path / "src"), ps.open_store(memory_url)
+    contexts = {name: record(src, name) for name in ("intact", "damaged", "unmanifested", "dark")}
+    keys = {name: folder(src, ctx) for name, ctx in contexts.items()}
+    assert ps.archive(src, dst).archived == 4
+    for ctx in contexts.values():
+        src.delete_execution(ctx)
+    dst.backend.write(f"{keys['damaged']}/results.json", b"{}")
+    dst.backend.delete([f"{keys['unmanifested']}/archive_manifest.json"])
+    listed = dst.backend.find_stats
+
+    def find_stats(key: str) -> Any:
+        # The archive cannot be listed for this one folder: its check fails, the others go on.
+        if key == keys["dark"]:
+            raise ps.StoragePermissionError("list", dst.backend.uri(key), None, "Access Denied")
+        return listed(key)
+
+    monkeypatch.setattr(dst.backend, "find_stats", find_stats)
+    report = ps.archive(src, dst, verify=True)
+
+    outcomes = {e.name: e for e in report.executions}
+    assert set(outcomes) == set(keys)
+    assert (outcomes["intact"].action, outcomes["intact"].reason) == (
+        "skipped",
+        "verified (not in the source)",
+    )
+    assert outcomes["intact"].checked and outcomes["intact"].problems == []
+    damaged = outcomes["damaged"]
+    assert damaged.action == "failed" and damaged.checked
+    assert damaged.reason.startswith("damaged, and the source is gone: results.json: ")
+    assert outcomes["unmanifested"].reason == (
+        "not archived (no valid manifest), and not in the source"
+    )
+    assert outcomes["dark"].action == "failed" and "Access Denied" in outcomes["dark"].reason
+    assert not outcomes["dark"].checked
+    assert dst.backend.read(f"{keys['damaged']}/results.json") == b"{}"  # nothing to repair from

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import struct
@@ -337,3 +338,130 @@ def test_large_results_are_cut_and_say_so(tmp_path: Path, monkeypatch: pytest.Mo
     page = parse(page_of(store, store.render_page(ctx)))
     assert "too large to show here" in page.texts["results"]
     assert "900 more items" not in page.text
+
+
+def test_a_hand_edited_notebook_shows_its_text_and_only_images_that_are_images(
+    tmp_path: Path,
+) -> None:
+    # nbformat allows a text as a list of strings; a page shows an image output only
+    # if its base64 decodes to the type it claims, and skips what is not a cell or output.
+    store = ps.open_store(tmp_path)
+    ctx = store.create_execution("edited")
+    final = store.create_final_notebook(ctx, "x = 1")
+    notebook = orjson.loads(page_of(store, final))
+    jpeg = b"\xff\xd8\xff\xe0" + bytes(64)
+    jpeg64 = base64.b64encode(jpeg).decode()
+
+    def shown(mime: str, data: object, **more: object) -> dict[str, Any]:
+        return {"output_type": "display_data", "metadata": {}, "data": {mime: data, **more}}
+
+    notebook["cells"] += [
+        "not a cell",
+        {"cell_type": "markdown", "source": ["# Joined ", "from parts", 3]},
+        {"cell_type": "markdown", "source": "![ghost](attachment:ghost.png) after"},
+        {
+            "cell_type": "code",
+            "source": 987654321987,  # neither a string nor a list: no code
+            "execution_count": 1,
+            "outputs": [
+                "not an output",
+                {"output_type": "update_display_data", "data": {"text/plain": "hidden-update"}},
+                shown("image/png", base64.b64encode(RED).decode()),
+                shown("image/jpeg", [jpeg64[:10], "\n", jpeg64[10:]]),  # lines, as Jupyter writes
+                shown("image/png", "!!not base64!!", **{"text/plain": "fallback-text"}),
+                shown("image/jpeg", base64.b64encode(RED).decode()),  # a PNG claiming JPEG
+            ],
+        },
+    ]
+    store.backend.write(store.key(final), orjson.dumps(notebook))
+    page = parse(page_of(store, store.render_page(ctx)))
+    assert_self_contained(page)
+    text = page.text  # the notebook is the only place these texts can be
+    assert "Joined from parts" in text
+    assert "[ghost: not stored with this execution]" in text and "after" in text
+    assert "hidden-update" not in text and "not an output" not in text
+    assert "not a cell" not in text and "987654321987" not in text
+    assert page.images() == [RED]
+    sources = [a.get("src") or "" for a in page.all("img")]
+    assert [s for s in sources if s.startswith("data:image/jpeg;base64,")] == [
+        f"data:image/jpeg;base64,{jpeg64}"
+    ]
+    assert "fallback-text" in text
+    assert "[output not shown on this page: image/jpeg]" in text
+
+
+def refuse_reading(
+    store: ps.ArtifactStore, monkeypatch: pytest.MonkeyPatch, name: str, reason: str
+) -> None:
+    """The store's storage refuses to read ``name`` in any folder, as a denied object would."""
+    read_many = store.backend.read_many
+
+    def refusing(keys: Any) -> dict[str, Any]:
+        got = read_many(keys)
+        for key in got:
+            if key.endswith(f"/{name}"):
+                got[key] = ps.StoragePermissionError("read", store.backend.uri(key), None, reason)
+        return got
+
+    monkeypatch.setattr(store.backend, "read_many", refusing)
+
+
+@pytest.mark.parametrize("name", ["results.json", "context.json", "figures/figure_01.png"])
+def test_a_file_the_storage_refuses_to_read_fails_the_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    # A missing file leaves a gap on the page; a refused read is the caller's to know.
+    store = ps.open_store(tmp_path)
+    ctx = successful(store)
+    refuse_reading(store, monkeypatch, name, "Access Denied")
+    with pytest.raises(ps.StoragePermissionError, match=f"could not read .*{name}: Access Denied"):
+        store.render_page(ctx)
+    assert "execution.html" not in store.backend.find(store.key(ctx.folder_path))
+
+
+def test_files_that_are_not_json_leave_the_rest_of_the_page(tmp_path: Path) -> None:
+    store = ps.open_store(tmp_path)
+    ctx = successful(store)
+    folder = store.key(ctx.folder_path)
+    store.backend.write(f"{folder}/context.json", b"{'task': truncated")
+    store.backend.write(f"{folder}/results.json", b'{"peak": 1.0,')
+    page = parse(page_of(store, store.render_page(ctx)))
+    assert_self_contained(page)
+    assert "results.json could not be read: not valid JSON" in page.texts["results"]
+    assert "summarise the sensor signal" not in page.text  # the context is not shown
+    assert sorted(page.images()) == sorted([RED, BLUE])  # the rest is
+    assert "# marker-code-line" in page.texts["notebook"]
+
+
+def test_a_page_is_refused_for_a_folder_that_holds_no_execution(tmp_path: Path) -> None:
+    store = ps.open_store(tmp_path)
+    ctx = store.create_execution("deleted")
+    store.delete_execution(ctx)
+    with pytest.raises(ps.StorageNotFoundError, match="nothing stored there"):
+        store.render_page(ctx)  # a context kept after its execution was deleted
+    elsewhere = ps.PythonExecutionContext(folder_path=store.root / "executed_scripts" / "notes")
+    with pytest.raises(ps.StorageNotFoundError, match="not an execution folder"):
+        store.render_page(elsewhere)
+    assert store.backend.find("executed_scripts") == []
+
+
+def test_a_broken_html_extra_names_what_is_missing(tmp_path: Path) -> None:
+    # nbconvert installed but a library the page needs is not: refused, naming both.
+    code = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["mistune"] = None
+        import pyexec_store as ps
+        store = ps.open_store({str(tmp_path)!r})
+        ctx = store.create_execution("broken extra")
+        try:
+            store.render_page(ctx)
+        except ps.MissingDependencyError as exc:
+            print("refused:", exc)
+        """
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    assert out.startswith("refused: execution pages need nbconvert (")
+    assert "mistune" in out and out.rstrip().endswith(": pip install 'pyexec-store[html]'")
