@@ -260,3 +260,126 @@ def test_bad_settings_are_one_failed_check() -> None:
     (check,) = ps.doctor("s3://bucket/x", endpont_url="http://127.0.0.1:9")
     assert (check.name, check.outcome) == ("settings", "fail")
     assert "endpoint_url" in check.detail
+
+
+# --- Stores on neither local disk nor S3: a probe written, read back and deleted. ---
+
+
+def test_a_healthy_memory_store_passes_the_probe(memory_url: str) -> None:
+    store = ps.open_store(memory_url)
+    checks = ps.doctor(store)  # a store, not a URL: used as it is
+    assert outcomes(checks) == {
+        "settings": "pass",
+        "write": "pass",
+        "read": "pass",
+        "delete": "pass",
+    }
+    assert "MemoryBackend" in by_name(checks, "settings").detail
+    probe_folder = store.backend.uri(".pyexec-store-doctor")
+    assert by_name(checks, "write").detail.startswith(f"wrote {probe_folder}/")
+    assert store.backend.find("") == []  # the probe is gone
+
+
+def refuse(operation: str) -> Any:
+    """A backend method that fails as a storage that refuses ``operation`` does."""
+
+    def refusing(*args: Any, **kwargs: Any) -> Any:
+        raise ps.StorageError(operation, "memory://probe", None, "refused by the test")
+
+    return refusing
+
+
+def test_a_memory_store_that_cannot_be_written(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(memory_url)
+    monkeypatch.setattr(store.backend, "write", refuse("write"))
+    checks = ps.doctor(store)
+    write = by_name(checks, "write")
+    assert write.outcome == "fail" and "could not write" in write.detail
+    assert "refused by the test" in write.detail
+    assert outcomes(checks)["read"] == outcomes(checks)["delete"] == "skip"
+
+
+def test_a_memory_store_whose_probe_cannot_be_read_back(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(memory_url)
+    real_read = store.backend.read
+    reads: list[str] = []
+
+    def first_read_fails(key: str) -> bytes:
+        # Only the first read fails: the one after the delete must see the probe gone.
+        reads.append(key)
+        if len(reads) == 1:
+            raise ps.StorageError("read", key, None, "refused by the test")
+        return real_read(key)
+
+    monkeypatch.setattr(store.backend, "read", first_read_fails)
+    checks = ps.doctor(store)
+    read = by_name(checks, "read")
+    assert read.outcome == "fail" and "could not read the probe back" in read.detail
+    assert outcomes(checks)["delete"] == "pass"
+    assert store.backend.find("") == []
+
+
+def test_a_memory_store_reading_back_other_bytes(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(memory_url)
+    real_read = store.backend.read
+    monkeypatch.setattr(store.backend, "read", lambda key: real_read(key)[::-1])
+    checks = ps.doctor(store)
+    assert by_name(checks, "read") == ps.Check("read", "fail", "read back other bytes")
+    assert outcomes(checks)["delete"] == "pass"
+
+
+def test_a_memory_store_that_cannot_delete(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(memory_url)
+    monkeypatch.setattr(store.backend, "delete", refuse("delete"))
+    checks = ps.doctor(store)
+    delete = by_name(checks, "delete")
+    assert delete.outcome == "fail" and "could not delete the probe" in delete.detail
+    assert outcomes(checks)["read"] == "pass"
+
+
+def test_a_memory_store_whose_delete_leaves_the_probe(
+    memory_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(memory_url)
+    monkeypatch.setattr(store.backend, "delete", lambda keys: None)  # says done, does nothing
+    checks = ps.doctor(store)
+    delete = by_name(checks, "delete")
+    assert delete.outcome == "fail" and "still there after it was deleted" in delete.detail
+    assert len(store.backend.find(".pyexec-store-doctor")) == 1
+
+
+def test_the_command_on_a_memory_store(memory_url: str) -> None:
+    result = CliRunner().invoke(cli, ["doctor", "--store", memory_url, "--json"])
+    assert result.exit_code == 0, result.output
+    assert [c["name"] for c in json.loads(result.stdout)] == ["settings", "write", "read", "delete"]
+
+
+# --- Local stores that fail. ---
+
+
+def test_a_local_store_below_a_file_cannot_be_written(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder\n")
+    checks = ps.doctor(tmp_path / "a-file" / "store")
+    folder = by_name(checks, "folder")
+    assert folder.outcome == "fail" and "cannot write" in folder.detail
+    assert "another folder" in folder.hint
+    assert outcomes(checks)["permissions"] == "skip"
+
+
+def test_a_local_store_reading_back_other_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = ps.open_store(tmp_path / "store")
+    monkeypatch.setattr(store.backend, "read", lambda key: b"a disk that lies\n")
+    checks = ps.doctor(store)
+    folder = by_name(checks, "folder")
+    assert folder.outcome == "fail" and "differs from what was written" in folder.detail
+    assert list((tmp_path / "store").iterdir()) == []  # the probe is removed all the same
