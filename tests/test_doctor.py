@@ -383,3 +383,179 @@ def test_a_local_store_reading_back_other_bytes(
     folder = by_name(checks, "folder")
     assert folder.outcome == "fail" and "differs from what was written" in folder.detail
     assert list((tmp_path / "store").iterdir()) == []  # the probe is removed all the same
+
+
+# --- S3: each refusal of the listing, and each step of the probe that fails. ---
+
+
+def test_a_key_that_may_not_list_the_bucket(s3: Any) -> None:
+    s3.inject_faults(1, 403, "AccessDenied", "Access Denied", match="list-type")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    bucket = by_name(checks, "bucket")
+    assert bucket.outcome == "fail" and "s3:ListBucket" in bucket.detail
+    assert by_name(checks, "credentials").outcome == "pass"
+    assert outcomes(checks)["write"] == "skip"
+
+
+def test_a_bucket_in_another_region_named_by_the_server(s3: Any) -> None:
+    # AWS's answer to a request signed for the wrong region names the right one.
+    body = (
+        b"<Error><Code>AuthorizationHeaderMalformed</Code><Message>the region 'us-east-1' is "
+        b"wrong; expecting 'eu-west-1'</Message><Region>eu-west-1</Region></Error>"
+    )
+    s3.inject_faults(5, 400, "AuthorizationHeaderMalformed", body=body, match="list-type")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    region = by_name(checks, "region")
+    assert region.outcome == "fail", checks
+    assert region.detail == "signed for us-east-1, the bucket is in eu-west-1"
+    assert "AWS_DEFAULT_REGION=eu-west-1" in region.hint
+    assert outcomes(checks)["bucket"] == "pass" and outcomes(checks)["addressing"] == "skip"
+
+
+def test_a_bucket_in_another_region_not_named(s3: Any) -> None:
+    s3.inject_faults(5, 301, "PermanentRedirect", "use the bucket's endpoint", match="list-type")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    region = by_name(checks, "region")
+    assert region.outcome == "fail", checks
+    assert region.detail == "signed for us-east-1, the bucket is in another region"
+
+
+def test_a_listing_refused_for_another_reason(s3: Any) -> None:
+    s3.inject_faults(1, 400, "InvalidRequest", "something else entirely", match="list-type")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    creds = by_name(checks, "credentials")
+    assert creds.outcome == "fail", checks
+    assert f"listing {BUCKET} at {s3.endpoint_url} failed" in creds.detail
+    assert outcomes(checks)["bucket"] == "skip"
+
+
+def test_a_bucket_whose_region_differs_from_the_signing_one(s3: Any) -> None:
+    import boto3
+
+    boto3.client("s3", endpoint_url=s3.endpoint_url).create_bucket(
+        Bucket="in-europe", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    checks = ps.doctor("s3://in-europe/runs", **s3_options(s3))
+    region = by_name(checks, "region")
+    assert region.outcome == "warn", checks
+    assert region.detail == "signed for us-east-1, the bucket says eu-west-1"
+    assert "'region_name': 'eu-west-1'" in region.hint
+
+
+def test_no_credentials_at_all(s3: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    # No file botocore could find credentials in either.
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    checks = ps.doctor(f"s3://{BUCKET}/runs", endpoint_url=s3.endpoint_url)
+    creds = by_name(checks, "credentials")
+    assert creds.outcome == "fail", checks
+    assert creds.detail == "no credentials found" and "AWS_ACCESS_KEY_ID" in creds.hint
+
+
+def test_virtual_hosted_requests_to_a_host_that_does_not_resolve(
+    s3: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+
+    # Only localhost resolves: no DNS query for the bucket's host name leaves this machine.
+    def only_loopback(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if host not in ("localhost", "127.0.0.1"):
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", only_loopback)
+    virtual = {"s3": {"addressing_style": "virtual"}}
+    options = {**s3_options(s3), "endpoint_url": s3.endpoint_url.replace("127.0.0.1", "localhost")}
+    checks = ps.doctor(f"s3://{BUCKET}/runs", config_kwargs=virtual, **options)
+    addressing = by_name(checks, "addressing")
+    assert addressing.outcome == "fail", checks
+    assert f"virtual-hosted requests go to {BUCKET}.localhost" in addressing.detail
+    assert '"addressing_style": "path"' in addressing.hint
+    assert by_name(checks, "credentials").outcome == "skip"
+
+
+def test_a_probe_that_may_not_be_written(s3: Any) -> None:
+    s3.inject_faults(1, 403, "AccessDenied", "Access Denied", method="PUT")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    write = by_name(checks, "write")
+    assert write.outcome == "fail" and "could not write s3://" in write.detail, checks
+    assert "s3:PutObject" in write.hint
+    assert {c.outcome for c in checks[checks.index(write) + 1 :]} == {"skip"}
+
+
+def test_a_second_exclusive_write_that_fails_oddly(s3: Any) -> None:
+    # The probe is written; the second exclusive write gets neither 412 nor success.
+    s3.inject_faults(1, 403, "AccessDenied", "Access Denied", method="PUT", after=1)
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    conditional = by_name(checks, "conditional writes")
+    assert conditional.outcome == "fail", checks
+    assert "a second exclusive write failed oddly" in conditional.detail
+    assert outcomes(checks)["read"] == outcomes(checks)["delete"] == "pass"
+
+
+def test_a_probe_that_cannot_be_read_back(s3: Any) -> None:
+    # GETs: the endpoint's /, the listing, then the probe read back.
+    s3.inject_faults(1, 403, "AccessDenied", "Access Denied", method="GET", after=2)
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    read = by_name(checks, "read")
+    assert read.outcome == "fail" and "could not read the probe back" in read.detail, checks
+    assert outcomes(checks)["checksums"] == "skip"
+    assert outcomes(checks)["delete"] == "pass"
+
+
+def test_a_server_returning_other_bytes_for_the_probe(s3: Any) -> None:
+    s3.inject_faults(1, 200, "OK", body=b"short", method="GET", after=2)  # as above
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    checksums = by_name(checks, "checksums")
+    assert checksums.outcome == "fail", checks
+    assert checksums.detail.startswith("the server returned 5 bytes for the ")
+    assert "request_checksum_calculation" in checksums.hint
+    assert outcomes(checks)["read"] == "pass"
+
+
+def test_a_presigned_link_the_server_refuses(s3: Any) -> None:
+    # Only the presigned link carries its signature in the query string.
+    s3.inject_faults(1, 403, "SignatureDoesNotMatch", "no", match="X-Amz-Signature")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    link = by_name(checks, "presigned link")
+    assert link.outcome == "fail", checks
+    assert link.detail.startswith(f"{s3.endpoint_url}/{BUCKET}/runs/.pyexec-store-doctor/")
+    assert "HTTP 403" in link.detail and "X-Amz-Signature" not in link.detail
+    assert "Host header" in link.hint
+
+
+def test_a_presigned_link_returning_other_bytes(s3: Any) -> None:
+    s3.inject_faults(1, 200, "OK", body=b"a proxy's page", match="X-Amz-Signature")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    link = by_name(checks, "presigned link")
+    assert link.outcome == "fail", checks
+    assert link.detail.endswith("returned other bytes than were written")
+
+
+def test_a_public_endpoint_this_machine_cannot_reach_is_a_warning(s3: Any) -> None:
+    options = {**s3_options(s3), "public_endpoint_url": "http://127.0.0.1:9"}
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **options)
+    public = by_name(checks, "public link")
+    assert public.outcome == "warn", checks
+    assert public.detail.startswith("http://127.0.0.1:9/")
+    assert "cannot be fetched from this machine" in public.detail
+    assert all(c.ok for c in checks)
+
+
+def test_a_probe_that_may_not_be_deleted(s3: Any) -> None:
+    s3.inject_faults(1, 403, "AccessDenied", "Access Denied", match="delete", method="POST")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    delete = by_name(checks, "delete")
+    assert delete.outcome == "fail" and "could not delete the probe" in delete.detail, checks
+    assert "s3:DeleteObject" in delete.hint
+
+
+def test_a_server_that_says_it_deleted_the_probe_but_did_not(s3: Any) -> None:
+    s3.inject_faults(1, 200, "OK", body=b"<DeleteResult></DeleteResult>", match="delete")
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    delete = by_name(checks, "delete")
+    assert delete.outcome == "fail", checks
+    assert delete.detail == "the probe is still there after DeleteObjects said it was deleted"
+    assert len(ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3)).backend.find("")) == 1
