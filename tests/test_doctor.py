@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import socket
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +21,7 @@ from click.testing import CliRunner
 from conftest import BUCKET, S3_KEY, S3_SECRET, s3_options, weed_options
 from seaweed import SECRET as WEED_SECRET
 from seaweed import SeaweedServer
-from slowserver import silent_server
+from slowserver import _serve, silent_server
 
 import pyexec_store as ps
 from pyexec_store.backends.s3_options import sends_default_checksums
@@ -559,3 +566,195 @@ def test_a_server_that_says_it_deleted_the_probe_but_did_not(s3: Any) -> None:
     assert delete.outcome == "fail", checks
     assert delete.detail == "the probe is still there after DeleteObjects said it was deleted"
     assert len(ps.open_store(f"s3://{BUCKET}/runs", **s3_options(s3)).backend.find("")) == 1
+
+
+# --- The endpoint: each way of not answering told apart; the clock. ---
+
+
+@contextmanager
+def http_server(answer: Callable[[BaseHTTPRequestHandler], None]) -> Iterator[str]:
+    """A plain HTTP server on 127.0.0.1 where ``answer`` writes each response."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            answer(self)
+
+        do_HEAD = do_PUT = do_POST = do_GET
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def reply(
+    handler: BaseHTTPRequestHandler, status: int, body: bytes = b"", date: str | None = None
+) -> None:
+    """An answer with exactly the ``Date`` header given (none if ``None``)."""
+    handler.send_response_only(status)
+    if date is not None:
+        handler.send_header("Date", date)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def dated(offset: timedelta | None, text: str | None = None) -> Callable[[Any], None]:
+    """A server whose clock is ``offset`` from ours (or whose Date is ``text``)."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        date = (
+            text
+            if offset is None
+            else format_datetime(datetime.now(timezone.utc) + offset, usegmt=True)
+        )
+        reply(handler, 400, b"<Error><Code>InvalidRequest</Code></Error>", date)
+
+    return answer
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "words"),
+    [
+        (dated(None), "warn", "the server sent no Date header: skew unknown"),
+        (dated(None, "not a date"), "warn", "the server sent no Date header: skew unknown"),
+        (dated(timedelta(hours=1)), "fail", "ahead of ours: signed requests are refused beyond"),
+        (dated(-timedelta(minutes=5)), "warn", "behind ours: within SigV4's 15 minutes"),
+    ],
+    ids=["no-date", "bad-date", "an-hour-ahead", "five-minutes-behind"],
+)
+def test_the_clock_against_the_servers_date(
+    answer: Callable[[Any], None], outcome: str, words: str
+) -> None:
+    with http_server(answer) as url:
+        checks = ps.doctor(f"s3://{BUCKET}/x", endpoint_url=url, key=S3_KEY, secret=S3_SECRET)
+    clock = by_name(checks, "clock")
+    assert clock.outcome == outcome and words in clock.detail, checks
+    if outcome == "fail":
+        assert "NTP" in clock.hint
+
+
+def test_a_dns_server_that_never_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    release = threading.Event()
+
+    def no_answer(*args: Any, **kwargs: Any) -> Any:
+        release.wait()  # a resolver that hangs, until the test ends
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_answer)
+    try:
+        checks = ps.doctor(
+            f"s3://{BUCKET}/x", endpoint_url="http://minio:9000", key=S3_KEY, secret=S3_SECRET
+        )
+    finally:
+        release.set()
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail" and "no DNS answer for minio within 3 s" in endpoint.detail
+    assert "DNS server" in endpoint.hint
+
+
+@pytest.mark.parametrize(
+    ("error", "words", "hint"),
+    [
+        (
+            TimeoutError("timed out"),
+            "no answer from 127.0.0.1:9000 (127.0.0.1) within 3 s",
+            "firewall",
+        ),
+        (
+            OSError(errno.ENETUNREACH, "Network is unreachable"),
+            "cannot connect to 127.0.0.1:9000: Network is unreachable",
+            "",
+        ),
+    ],
+    ids=["dropped", "unreachable"],
+)
+def test_a_connection_that_cannot_be_made(
+    monkeypatch: pytest.MonkeyPatch, error: OSError, words: str, hint: str
+) -> None:
+    # What a firewall dropping packets, or a missing route, does to connect().
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(socket, "create_connection", fail)
+    checks = ps.doctor(
+        f"s3://{BUCKET}/x", endpoint_url="http://127.0.0.1:9000", key=S3_KEY, secret=S3_SECRET
+    )
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail" and words in endpoint.detail, endpoint
+    assert hint in endpoint.hint if hint else endpoint.hint == ""
+
+
+def test_https_to_a_server_without_tls(s3: Any) -> None:
+    url = s3.endpoint_url.replace("http://", "https://")
+    checks = ps.doctor(f"s3://{BUCKET}/x", endpoint_url=url, key=S3_KEY, secret=S3_SECRET)
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail" and f"{url}: TLS failed" in endpoint.detail, endpoint
+    assert "use http://" in endpoint.hint
+
+
+def test_a_server_that_hangs_up_without_an_answer() -> None:
+    def hang_up(conn: socket.socket, stop: threading.Event) -> None:
+        with conn:
+            conn.recv(65536)  # the request, then nothing
+
+    with _serve(hang_up) as url:
+        checks = ps.doctor(f"s3://{BUCKET}/x", endpoint_url=url, key=S3_KEY, secret=S3_SECRET)
+    endpoint = by_name(checks, "endpoint")
+    assert endpoint.outcome == "fail" and f"{url}: no HTTP answer" in endpoint.detail, endpoint
+
+
+# --- Jupyter: a server that is not Jupyter, one that wants a token, one that hangs up. ---
+
+
+def jupyter(contents: Callable[[BaseHTTPRequestHandler], None]) -> Callable[[Any], None]:
+    """A Jupyter-like server: ``/`` and ``/api`` answer; ``contents`` answers the rest."""
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        if handler.path == "/":
+            reply(handler, 200, b"<html></html>")
+        elif handler.path == "/api":
+            reply(handler, 200, b'{"version": "2.99.0"}')
+        else:
+            contents(handler)
+
+    return answer
+
+
+def test_a_server_that_is_not_jupyter(tmp_path: Path) -> None:
+    with http_server(lambda handler: reply(handler, 200, b"<html>a web page</html>")) as url:
+        checks = ps.doctor(tmp_path, url_strategy="jupyter", jupyter_base_url=url)
+    check = by_name(checks, "jupyter")
+    assert check.outcome == "fail" and f"{url}/api is no Jupyter server API" in check.detail
+
+
+def test_a_jupyter_server_asking_for_a_token_is_a_warning(tmp_path: Path) -> None:
+    with http_server(jupyter(lambda handler: reply(handler, 403))) as url:
+        checks = ps.doctor(tmp_path, url_strategy="jupyter", jupyter_base_url=url)
+    check = by_name(checks, "jupyter")
+    assert check.outcome == "warn", check
+    assert (
+        check.detail
+        == f"Jupyter Server 2.99.0 at {url} asks for a token: links open after logging in"
+    )
+    assert "--IdentityProvider.token=" in check.hint
+    assert all(c.ok for c in checks)
+
+
+def test_a_jupyter_server_hanging_up_on_the_contents_request(tmp_path: Path) -> None:
+    def hang_up(handler: BaseHTTPRequestHandler) -> None:
+        handler.close_connection = True  # no answer at all
+
+    with http_server(jupyter(hang_up)) as url:
+        checks = ps.doctor(tmp_path, url_strategy="jupyter", jupyter_base_url=url)
+    check = by_name(checks, "jupyter")
+    assert check.outcome == "fail", check
+    assert check.detail.startswith(f"{url}/api/contents/executed_scripts?content=0: ")
