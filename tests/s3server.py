@@ -92,12 +92,11 @@ class RecordingMotoServer(ThreadedMotoServer):
                     elif fault is not None:
                         self._faults.remove(fault)
             if fault is not None:
-                body = (
-                    fault.body
-                    or (
-                        f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
-                    ).encode()
+                error = (
+                    f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
                 )
+                # b"" is a body too: the empty answer of a PUT that succeeded.
+                body = error.encode() if fault.body is None else fault.body
                 start_response(
                     f"{fault.status} {fault.code}", [("Content-Type", "application/xml")]
                 )

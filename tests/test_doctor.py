@@ -758,3 +758,52 @@ def test_a_jupyter_server_hanging_up_on_the_contents_request(tmp_path: Path) -> 
     check = by_name(checks, "jupyter")
     assert check.outcome == "fail", check
     assert check.detail.startswith(f"{url}/api/contents/executed_scripts?content=0: ")
+
+
+def test_a_filesystem_that_does_not_keep_modes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    # As SMB or a root-squashed NFS mount: chmod succeeds and changes nothing.
+    monkeypatch.setattr(os, "fchmod", lambda fd, mode: None)
+    checks = ps.doctor(tmp_path / "store", permissions="container")
+    permissions = by_name(checks, "permissions")
+    assert permissions.outcome == "fail", checks
+    assert (
+        "(policy 3777)" in permissions.detail and "execution folders got 0700" in permissions.detail
+    )
+    assert 'permissions="private"' in permissions.hint
+    assert outcomes(checks)["folder"] == "pass"
+
+
+def test_a_server_that_ignores_if_none_match_is_a_warning(s3: Any) -> None:
+    # The second exclusive write of the probe is answered 200, as by a server ignoring the header.
+    s3.inject_faults(1, 200, "OK", body=b"", header="if-none-match", after=1)
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    conditional = by_name(checks, "conditional writes")
+    assert conditional.outcome == "warn", checks
+    assert "ignores If-None-Match" in conditional.detail
+    assert all(c.ok for c in checks)
+
+
+@pytest.mark.skipif(
+    not sends_default_checksums(), reason="this botocore asks for no checksum by default (<1.36)"
+)
+def test_a_server_refusing_the_checksum_mode_of_a_read(s3: Any) -> None:
+    # Older servers refuse the x-amz-checksum-mode header botocore 1.36+ sends with a GET.
+    s3.inject_faults(
+        1,
+        400,
+        "InvalidArgument",
+        "x-amz-checksum-mode is not supported",
+        header="x-amz-checksum-mode",
+        method="GET",
+    )
+    checks = ps.doctor(f"s3://{BUCKET}/runs", **s3_options(s3))
+    assert by_name(checks, "read").outcome == "fail", checks
+    checksums = by_name(checks, "checksums")
+    assert (
+        checksums.outcome == "fail" and "reading back failed its checksum check" in checksums.detail
+    )
+    assert "response_checksum_validation" in checksums.hint
