@@ -61,6 +61,7 @@ class RecordingMotoServer(ThreadedMotoServer):
         self.requests: list[Request] = []
         self._log_lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._let_through = 0
 
     def _server_entry(self) -> None:
         app = DomainDispatcherApplication(create_backend_app)
@@ -85,15 +86,17 @@ class RecordingMotoServer(ThreadedMotoServer):
                 with self._log_lock:
                     self.requests.append(request)
                     fault = next((f for f in self._faults if f.matches(request)), None)
-                    if fault is not None:
+                    if fault is not None and self._let_through:
+                        self._let_through -= 1  # served normally: a later one fails
+                        fault = None
+                    elif fault is not None:
                         self._faults.remove(fault)
             if fault is not None:
-                body = (
-                    fault.body
-                    or (
-                        f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
-                    ).encode()
+                error = (
+                    f"<Error><Code>{fault.code}</Code><Message>{fault.message}</Message></Error>"
                 )
+                # b"" is a body too: the empty answer of a PUT that succeeded.
+                body = error.encode() if fault.body is None else fault.body
                 start_response(
                     f"{fault.status} {fault.code}", [("Content-Type", "application/xml")]
                 )
@@ -120,6 +123,7 @@ class RecordingMotoServer(ThreadedMotoServer):
         with self._log_lock:
             self.requests.clear()
             self._faults.clear()
+            self._let_through = 0
 
     def inject_faults(
         self,
@@ -131,6 +135,7 @@ class RecordingMotoServer(ThreadedMotoServer):
         body: bytes | None = None,
         header: str = "",
         method: str = "",
+        after: int = 0,
     ) -> None:
         """Answer the next ``count`` S3 requests with an error instead of serving them.
 
@@ -138,9 +143,11 @@ class RecordingMotoServer(ThreadedMotoServer):
         ``body``: the answer's whole body (a 200 that reports errors inside it).
         ``header``: only requests carrying this header (``"if-none-match"``);
         ``method``: only requests with this method (``"PUT"``).
+        ``after``: serve the first ``after`` matching requests normally, fail the next ones.
         """
         with self._log_lock:
             self._faults = [Fault(status, code, message, match, body, header, method)] * count
+            self._let_through = after
 
     def require_auth(self, enabled: bool = True) -> None:
         """Check every request's credentials and IAM permissions (moto's own auth)."""
