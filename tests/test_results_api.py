@@ -9,6 +9,7 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -411,9 +412,20 @@ def test_a_document_past_max_bytes_is_not_built_on_the_exact_path() -> None:
 
 # -- the iterative parser: documents deeper than the recursion limit ---------------
 
-#: Deeper than orjson parses (1024) and than the stdlib's recursion limit.
+#: Deeper than orjson parses (1024) and than the recursion limit the tests set.
 DEEP = 3000
 LEAF = '{"leaf": [1, -2.5e3, "s\\u00e9", true, false, null, {}, [], {"a" : 1}]}'
+
+
+@pytest.fixture(autouse=False)
+def recursion_limit_2000() -> Iterator[None]:
+    """The stdlib's default order of magnitude, whatever an earlier test or library set."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(2000)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
 
 
 def deep_text(depth: int, leaf: str = LEAF) -> str:
@@ -424,6 +436,7 @@ def deep_text(depth: int, leaf: str = LEAF) -> str:
     return "".join(parts)
 
 
+@pytest.mark.usefixtures("recursion_limit_2000")
 def test_documents_deeper_than_the_recursion_limit_parse_exactly() -> None:
     for data in (deep_text(DEEP), deep_text(DEEP).encode()):
         value = decode_results(data)
@@ -451,6 +464,7 @@ def test_documents_deeper_than_the_recursion_limit_parse_exactly() -> None:
         ("[1] 2", "Expecting ',' delimiter"),
     ],
 )
+@pytest.mark.usefixtures("recursion_limit_2000")
 def test_invalid_documents_deeper_than_the_recursion_limit_are_refused(
     leaf: str, message: str
 ) -> None:
@@ -458,6 +472,19 @@ def test_invalid_documents_deeper_than_the_recursion_limit_are_refused(
         decode_results(deep_text(DEEP, leaf))
 
 
+def test_a_deep_invalid_document_is_refused_where_it_is_whichever_parser_reads_it() -> None:
+    # With a high recursion limit the stdlib parses what orjson gave up on; its
+    # error is still an orjson.JSONDecodeError, and says where, not "depth limit".
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        with pytest.raises(orjson.JSONDecodeError, match="Expecting ',' delimiter"):
+            decode_results(deep_text(DEEP, "[1 2]"))
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@pytest.mark.usefixtures("recursion_limit_2000")
 def test_extra_data_after_a_deep_document_is_refused() -> None:
     with pytest.raises(ValueError, match="Extra data"):
         decode_results(deep_text(DEEP) + " []")

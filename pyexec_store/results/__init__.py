@@ -23,6 +23,7 @@ for every value it could write; the deliberate differences are listed in
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 import orjson
@@ -268,8 +269,11 @@ def decode_results(data: bytes | str) -> Any:
             raise
         try:
             return loads_exact(data)
-        except (BoundError, orjson.JSONDecodeError):
-            raise  # the iterative parser's words say where, not orjson's "depth limit"
+        except BoundError:
+            raise
+        except json.JSONDecodeError as exact:  # orjson's is one too
+            # Its words say where the document is invalid; orjson's may only say "depth limit".
+            raise orjson.JSONDecodeError(exact.msg, exact.doc, exact.pos) from None
         except ValueError:
             raise e from None
     if holds_huge_floats(value, len(raw) // 128) is False or not may_hold_big_ints(raw):
